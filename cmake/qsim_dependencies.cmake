@@ -1,0 +1,27 @@
+# Every third-party dependency is found here, once, from Debian's packages
+# (scripts/setup.sh installs them).
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)  # its CMake config wants libzip-tools
+
+if(QSIM_WITH_TORCH)
+  find_package(Torch REQUIRED)
+  # Link the imported targets (not TORCH_LIBRARIES, which holds absolute paths) so
+  # that the installed package stays relocatable.
+  set(QSIM_TORCH_TARGETS torch c10)
+endif()
+
+if(QSIM_BUILD_EXAMPLES)
+  find_package(CLI11 REQUIRED)
+endif()
+if(QSIM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(QSIM_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED)
+endif()

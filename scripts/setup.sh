@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every system dependency of qsim on Debian 12 (idempotent; run as root).
+# Usage: scripts/setup.sh            (build + test dependencies)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS, else GEMMs run ~20x slower
+  libeigen3-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
+  libutf8proc-dev libzip-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
