@@ -1,0 +1,400 @@
+#include "kernels/cpu/fake_quant_cpu.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include "kernels/fake_quant_scalar.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QSIM_KERNELS_AVX2 1
+#include <immintrin.h>
+#else
+#define QSIM_KERNELS_AVX2 0
+#endif
+
+namespace qsim::kernels::cpu {
+namespace {
+
+// Calls body(c, i0, i1) for each run [i0, i1) of [begin, end) that lies in one channel.
+template <typename Body>
+void for_each_segment(int64_t begin, int64_t end, ChannelLayout layout, Body&& body) {
+  int64_t i = begin;
+  while (i < end) {
+    const int64_t row = i / layout.inner;
+    const int64_t stop = std::min(end, (row + 1) * layout.inner);
+    body(row % layout.channels, i, stop);
+    i = stop;
+  }
+}
+
+// The three elementwise maps, as scalar functors (the reference and the loop tails).
+struct StaticQdqScalar {
+  StaticGrid g;
+  float operator()(float x, int64_t c) const { return static_qdq(x, g.lo[c], g.hi[c], g.delta[c], g.offset[c]); }
+};
+
+struct StaticCodesScalar {
+  StaticGrid g;
+  const float* shift;
+  float operator()(float x, int64_t c) const {
+    return static_code(x, g.lo[c], g.hi[c], g.delta[c], g.offset[c]) - shift[c];
+  }
+};
+
+struct LearnedQdqScalar {
+  LearnedGrid g;
+  float operator()(float x, int64_t c) const {
+    return learned_element(x, g.delta[c], g.inv_delta[c], g.offset[c], g.steps, g.multiply).y;
+  }
+};
+
+template <typename Op>
+void map_scalar(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, const Op& op) {
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = op(x[i], c);
+  });
+}
+
+void ste_scalar(const float* y, const float* g, float* gi, int64_t begin, int64_t end, ChannelLayout layout,
+                const float* min, const float* max) {
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) gi[i] = static_ste_grad(y[i], g[i], min[c], max[c]);
+  });
+}
+
+void learned_backward_scalar(const float* x, const float* g, float* gi, int64_t begin, int64_t end,
+                             ChannelLayout layout, LearnedGrid grid, bool offset_in_sum, double* sum_s,
+                             double* sum_z) {
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    const float sum_offset = offset_in_sum ? grid.offset[c] : 0.0f;
+    double s = 0.0;
+    double z = 0.0;
+    for (int64_t i = i0; i < i1; ++i) {
+      const LearnedElement e =
+          learned_element(x[i], grid.delta[c], grid.inv_delta[c], grid.offset[c], grid.steps, grid.multiply);
+      gi[i] = g[i] * e.k;
+      s += (static_cast<double>(e.q + sum_offset) - static_cast<double>(e.k) * e.t) * g[i];
+      z += static_cast<double>((1.0f - e.k) * g[i]);
+    }
+    sum_s[c] += s;
+    sum_z[c] += z;
+  });
+}
+
+}  // namespace
+}  // namespace qsim::kernels::cpu
+
+#if QSIM_KERNELS_AVX2
+// Everything up to pop_options is compiled for AVX2 and only called after the
+// run-time check; it lives in an anonymous namespace so no AVX2 copy of an inline
+// function can leak into the rest of the program.
+#pragma GCC push_options
+#pragma GCC target("avx2")
+// The __m256 helpers below are internal and only called from AVX2 code, so the
+// ABI note about passing vectors to non-AVX callers does not apply.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace qsim::kernels::cpu {
+namespace {
+namespace avx2 {
+
+constexpr int64_t kWidth = 8;
+
+inline __m256 round_away(__m256 t) {
+  const __m256 whole = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign = _mm256_and_ps(t, _mm256_set1_ps(-0.0f));
+  const __m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(t, whole));
+  const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m256 away = _mm256_add_ps(whole, _mm256_or_ps(sign, _mm256_set1_ps(1.0f)));
+  return _mm256_blendv_ps(whole, away, up);
+}
+
+inline __m256 round_even(__m256 t) { return _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+// max_ps(a, b) is a > b ? a : b and min_ps(a, b) is a < b ? a : b: with the
+// parameter first they match the scalar ternaries exactly, NaN included.
+inline __m256 static_code(__m256 x, __m256 lo, __m256 hi, __m256 delta, __m256 offset) {
+  const __m256 c = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+  return round_away(_mm256_sub_ps(_mm256_div_ps(c, delta), offset));
+}
+
+struct StaticPack {
+  __m256 lo, hi, delta, offset, shift;
+};
+
+struct StaticQdq {
+  StaticGrid g;
+  StaticQdqScalar scalar;
+  StaticPack broadcast(int64_t c) const {
+    return {_mm256_set1_ps(g.lo[c]), _mm256_set1_ps(g.hi[c]), _mm256_set1_ps(g.delta[c]),
+            _mm256_set1_ps(g.offset[c]), _mm256_setzero_ps()};
+  }
+  StaticPack load(int64_t c) const {
+    return {_mm256_loadu_ps(g.lo + c), _mm256_loadu_ps(g.hi + c), _mm256_loadu_ps(g.delta + c),
+            _mm256_loadu_ps(g.offset + c), _mm256_setzero_ps()};
+  }
+  __m256 apply(const StaticPack& p, __m256 x) const {
+    return _mm256_mul_ps(p.delta, _mm256_add_ps(static_code(x, p.lo, p.hi, p.delta, p.offset), p.offset));
+  }
+};
+
+struct StaticCodes {
+  StaticGrid g;
+  const float* shift;
+  StaticCodesScalar scalar;
+  StaticPack broadcast(int64_t c) const {
+    return {_mm256_set1_ps(g.lo[c]), _mm256_set1_ps(g.hi[c]), _mm256_set1_ps(g.delta[c]),
+            _mm256_set1_ps(g.offset[c]), _mm256_set1_ps(shift[c])};
+  }
+  StaticPack load(int64_t c) const {
+    return {_mm256_loadu_ps(g.lo + c), _mm256_loadu_ps(g.hi + c), _mm256_loadu_ps(g.delta + c),
+            _mm256_loadu_ps(g.offset + c), _mm256_loadu_ps(shift + c)};
+  }
+  __m256 apply(const StaticPack& p, __m256 x) const {
+    return _mm256_sub_ps(static_code(x, p.lo, p.hi, p.delta, p.offset), p.shift);
+  }
+};
+
+struct LearnedPack {
+  __m256 delta, inv_delta, offset;
+};
+
+struct LearnedVec {
+  __m256 t, q, y, k;
+};
+
+inline LearnedVec learned_element(__m256 x, const LearnedPack& p, __m256 steps, bool multiply) {
+  LearnedVec e;
+  e.t = multiply ? _mm256_mul_ps(x, p.inv_delta) : _mm256_div_ps(x, p.delta);
+  const __m256 r = _mm256_sub_ps(round_even(e.t), p.offset);
+  const __m256 zero = _mm256_setzero_ps();
+  // Scalar: q = r < 0 ? 0 : r; q = q > N ? N : q.
+  e.q = _mm256_min_ps(steps, _mm256_max_ps(zero, r));
+  e.y = _mm256_mul_ps(_mm256_add_ps(e.q, p.offset), p.delta);
+  const __m256 in_range = _mm256_and_ps(_mm256_cmp_ps(r, zero, _CMP_GE_OQ), _mm256_cmp_ps(r, steps, _CMP_LE_OQ));
+  e.k = _mm256_and_ps(in_range, _mm256_set1_ps(1.0f));
+  return e;
+}
+
+struct LearnedQdq {
+  LearnedGrid g;
+  LearnedQdqScalar scalar;
+  LearnedPack broadcast(int64_t c) const {
+    return {_mm256_set1_ps(g.delta[c]), _mm256_set1_ps(g.inv_delta[c]), _mm256_set1_ps(g.offset[c])};
+  }
+  LearnedPack load(int64_t c) const {
+    return {_mm256_loadu_ps(g.delta + c), _mm256_loadu_ps(g.inv_delta + c), _mm256_loadu_ps(g.offset + c)};
+  }
+  __m256 apply(const LearnedPack& p, __m256 x) const {
+    return learned_element(x, p, _mm256_set1_ps(g.steps), g.multiply).y;
+  }
+};
+
+// Elementwise map: broadcast parameters per channel run; when channels are the
+// innermost axis (inner == 1), load 8 channels' parameters at once instead.
+template <typename Op>
+void map(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, const Op& op) {
+  if (layout.inner == 1 && layout.channels > 1) {
+    int64_t i = begin;
+    while (i < end) {
+      int64_t c = i % layout.channels;
+      const int64_t row_end = std::min(end, i + (layout.channels - c));
+      for (; i + kWidth <= row_end; i += kWidth, c += kWidth) {
+        _mm256_storeu_ps(y + i, op.apply(op.load(c), _mm256_loadu_ps(x + i)));
+      }
+      for (; i < row_end; ++i, ++c) y[i] = op.scalar(x[i], c);
+    }
+    return;
+  }
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    const auto p = op.broadcast(c);
+    int64_t i = i0;
+    for (; i + 2 * kWidth <= i1; i += 2 * kWidth) {
+      const __m256 a = op.apply(p, _mm256_loadu_ps(x + i));
+      const __m256 b = op.apply(p, _mm256_loadu_ps(x + i + kWidth));
+      _mm256_storeu_ps(y + i, a);
+      _mm256_storeu_ps(y + i + kWidth, b);
+    }
+    for (; i + kWidth <= i1; i += kWidth) _mm256_storeu_ps(y + i, op.apply(p, _mm256_loadu_ps(x + i)));
+    for (; i < i1; ++i) y[i] = op.scalar(x[i], c);
+  });
+}
+
+inline __m256 ste(__m256 y, __m256 g, __m256 lo, __m256 hi) {
+  const __m256 inside = _mm256_and_ps(_mm256_cmp_ps(y, lo, _CMP_GE_OQ), _mm256_cmp_ps(y, hi, _CMP_LE_OQ));
+  return _mm256_mul_ps(g, _mm256_and_ps(inside, _mm256_set1_ps(1.0f)));
+}
+
+void ste_backward(const float* y, const float* g, float* gi, int64_t begin, int64_t end, ChannelLayout layout,
+                  const float* min, const float* max) {
+  if (layout.inner == 1 && layout.channels > 1) {
+    int64_t i = begin;
+    while (i < end) {
+      int64_t c = i % layout.channels;
+      const int64_t row_end = std::min(end, i + (layout.channels - c));
+      for (; i + kWidth <= row_end; i += kWidth, c += kWidth) {
+        _mm256_storeu_ps(gi + i, ste(_mm256_loadu_ps(y + i), _mm256_loadu_ps(g + i), _mm256_loadu_ps(min + c),
+                                     _mm256_loadu_ps(max + c)));
+      }
+      for (; i < row_end; ++i, ++c) gi[i] = static_ste_grad(y[i], g[i], min[c], max[c]);
+    }
+    return;
+  }
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    const __m256 lo = _mm256_set1_ps(min[c]);
+    const __m256 hi = _mm256_set1_ps(max[c]);
+    int64_t i = i0;
+    for (; i + kWidth <= i1; i += kWidth) {
+      _mm256_storeu_ps(gi + i, ste(_mm256_loadu_ps(y + i), _mm256_loadu_ps(g + i), lo, hi));
+    }
+    for (; i < i1; ++i) gi[i] = static_ste_grad(y[i], g[i], min[c], max[c]);
+  });
+}
+
+// The backward's per-element sums, in double: s = (q + o' − k·t)·g, z = (1 − k)·g,
+// returned as two lanes-of-4 halves each (products of floats are exact in double).
+struct SumTerms {
+  __m256d s_lo, s_hi, z_lo, z_hi;
+};
+
+inline __m256d low_half(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+inline __m256d high_half(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+
+inline SumTerms backward_terms(const LearnedVec& e, __m256 g, __m256 sum_offset) {
+  const __m256 base = _mm256_add_ps(e.q, sum_offset);
+  const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), e.k), g);
+  SumTerms out;
+  out.s_lo = _mm256_mul_pd(_mm256_sub_pd(low_half(base), _mm256_mul_pd(low_half(e.k), low_half(e.t))), low_half(g));
+  out.s_hi =
+      _mm256_mul_pd(_mm256_sub_pd(high_half(base), _mm256_mul_pd(high_half(e.k), high_half(e.t))), high_half(g));
+  out.z_lo = low_half(z);
+  out.z_hi = high_half(z);
+  return out;
+}
+
+inline double horizontal_sum(__m256d a, __m256d b) {
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(a, b));
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+void learned_backward(const float* x, const float* g, float* gi, int64_t begin, int64_t end, ChannelLayout layout,
+                      LearnedGrid grid, bool offset_in_sum, double* sum_s, double* sum_z) {
+  const LearnedQdq op{grid, {grid}};
+  const __m256 steps = _mm256_set1_ps(grid.steps);
+  const __m256 use_offset = offset_in_sum ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : _mm256_setzero_ps();
+  if (layout.inner == 1 && layout.channels > 1) {
+    int64_t i = begin;
+    while (i < end) {
+      int64_t c = i % layout.channels;
+      const int64_t row_end = std::min(end, i + (layout.channels - c));
+      for (; i + kWidth <= row_end; i += kWidth, c += kWidth) {
+        const LearnedPack p = op.load(c);
+        const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, grid.multiply);
+        const __m256 gv = _mm256_loadu_ps(g + i);
+        _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
+        const SumTerms t = backward_terms(e, gv, _mm256_and_ps(use_offset, p.offset));
+        _mm256_storeu_pd(sum_s + c, _mm256_add_pd(_mm256_loadu_pd(sum_s + c), t.s_lo));
+        _mm256_storeu_pd(sum_s + c + 4, _mm256_add_pd(_mm256_loadu_pd(sum_s + c + 4), t.s_hi));
+        _mm256_storeu_pd(sum_z + c, _mm256_add_pd(_mm256_loadu_pd(sum_z + c), t.z_lo));
+        _mm256_storeu_pd(sum_z + c + 4, _mm256_add_pd(_mm256_loadu_pd(sum_z + c + 4), t.z_hi));
+      }
+      if (i < row_end) {
+        learned_backward_scalar(x, g, gi, i, row_end, layout, grid, offset_in_sum, sum_s, sum_z);
+        i = row_end;
+      }
+    }
+    return;
+  }
+  for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
+    const LearnedPack p = op.broadcast(c);
+    const __m256 sum_offset = _mm256_and_ps(use_offset, p.offset);
+    __m256d s_lo = _mm256_setzero_pd(), s_hi = _mm256_setzero_pd();
+    __m256d z_lo = _mm256_setzero_pd(), z_hi = _mm256_setzero_pd();
+    int64_t i = i0;
+    for (; i + kWidth <= i1; i += kWidth) {
+      const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, grid.multiply);
+      const __m256 gv = _mm256_loadu_ps(g + i);
+      _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
+      const SumTerms t = backward_terms(e, gv, sum_offset);
+      s_lo = _mm256_add_pd(s_lo, t.s_lo);
+      s_hi = _mm256_add_pd(s_hi, t.s_hi);
+      z_lo = _mm256_add_pd(z_lo, t.z_lo);
+      z_hi = _mm256_add_pd(z_hi, t.z_hi);
+    }
+    sum_s[c] += horizontal_sum(s_lo, s_hi);
+    sum_z[c] += horizontal_sum(z_lo, z_hi);
+    if (i < i1) learned_backward_scalar(x, g, gi, i, i1, layout, grid, offset_in_sum, sum_s, sum_z);
+  });
+}
+
+}  // namespace avx2
+}  // namespace
+}  // namespace qsim::kernels::cpu
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif  // QSIM_KERNELS_AVX2
+
+namespace qsim::kernels::cpu {
+namespace {
+
+bool cpu_has_avx2() {
+#if QSIM_KERNELS_AVX2
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+std::atomic<bool>& avx2_switch() {
+  static std::atomic<bool> on{cpu_has_avx2()};
+  return on;
+}
+
+}  // namespace
+
+bool avx2_active() { return avx2_switch().load(std::memory_order_relaxed); }
+
+void set_avx2_enabled(bool enabled) { avx2_switch().store(enabled && cpu_has_avx2(), std::memory_order_relaxed); }
+
+void static_forward(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, StaticGrid grid) {
+#if QSIM_KERNELS_AVX2
+  if (avx2_active()) return avx2::map(x, y, begin, end, layout, avx2::StaticQdq{grid, {grid}});
+#endif
+  map_scalar(x, y, begin, end, layout, StaticQdqScalar{grid});
+}
+
+void static_codes(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, StaticGrid grid,
+                  const float* shift) {
+#if QSIM_KERNELS_AVX2
+  if (avx2_active()) return avx2::map(x, y, begin, end, layout, avx2::StaticCodes{grid, shift, {grid, shift}});
+#endif
+  map_scalar(x, y, begin, end, layout, StaticCodesScalar{grid, shift});
+}
+
+void static_ste_backward(const float* y, const float* g, float* gi, int64_t begin, int64_t end,
+                         ChannelLayout layout, const float* min, const float* max) {
+#if QSIM_KERNELS_AVX2
+  if (avx2_active()) return avx2::ste_backward(y, g, gi, begin, end, layout, min, max);
+#endif
+  ste_scalar(y, g, gi, begin, end, layout, min, max);
+}
+
+void learned_forward(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, LearnedGrid grid) {
+#if QSIM_KERNELS_AVX2
+  if (avx2_active()) return avx2::map(x, y, begin, end, layout, avx2::LearnedQdq{grid, {grid}});
+#endif
+  map_scalar(x, y, begin, end, layout, LearnedQdqScalar{grid});
+}
+
+void learned_backward(const float* x, const float* g, float* gi, int64_t begin, int64_t end, ChannelLayout layout,
+                      LearnedGrid grid, bool offset_in_sum, double* sum_s, double* sum_z) {
+#if QSIM_KERNELS_AVX2
+  if (avx2_active()) return avx2::learned_backward(x, g, gi, begin, end, layout, grid, offset_in_sum, sum_s, sum_z);
+#endif
+  learned_backward_scalar(x, g, gi, begin, end, layout, grid, offset_in_sum, sum_s, sum_z);
+}
+
+}  // namespace qsim::kernels::cpu
