@@ -1,0 +1,248 @@
+#include "qsim/quant/fake_quant.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "detail/check.hpp"
+#include "qsim/quant/static_grid.hpp"
+#include "quant/kernel_dispatch.hpp"
+#include "quant/static_ste.hpp"
+
+namespace qsim::quant {
+namespace {
+
+namespace cpu = kernels::cpu;
+
+// f32 of each channel's static-grid parameters (§2), structure of arrays.
+struct StaticArrays {
+  std::vector<float> lo, hi, delta, offset;
+  std::vector<double> offset_double;
+  cpu::StaticGrid grid() const { return {lo.data(), hi.data(), delta.data(), offset.data()}; }
+};
+
+StaticArrays static_arrays(const std::vector<Encoding>& encodings, std::string_view what) {
+  StaticArrays a;
+  for (size_t c = 0; c < encodings.size(); ++c) {
+    const std::string name = encodings.size() == 1 ? std::string(what) : fmt::format("{}: channel {}", what, c);
+    const StaticGridParams p = static_grid_params(encodings[c], name);
+    a.lo.push_back(static_cast<float>(p.lo));
+    a.hi.push_back(static_cast<float>(p.hi));
+    a.delta.push_back(static_cast<float>(p.delta));
+    a.offset.push_back(static_cast<float>(p.offset));
+    a.offset_double.push_back(p.offset);
+  }
+  return a;
+}
+
+// Codes are signed (shifted by 2^(b−1)) for symmetric schemes with a negative offset.
+std::vector<float> code_shifts(const std::vector<Encoding>& encodings, const StaticArrays& a, Symmetry symmetry) {
+  std::vector<float> shift(encodings.size(), 0.0f);
+  if (symmetry == Symmetry::asymmetric) return shift;
+  for (size_t c = 0; c < encodings.size(); ++c) {
+    if (a.offset_double[c] < 0.0) shift[c] = static_cast<float>(std::ldexp(1.0, encodings[c].bitwidth - 1));
+  }
+  return shift;
+}
+
+struct LearnedArrays {
+  at::Tensor delta, inv_delta, offset;
+  cpu::LearnedGrid grid(double steps, ScaleMode mode) const {
+    cpu::LearnedGrid g;
+    g.delta = delta.data_ptr<float>();
+    g.inv_delta = inv_delta.data_ptr<float>();
+    g.offset = offset.data_ptr<float>();
+    g.steps = static_cast<float>(steps);
+    g.multiply = mode == ScaleMode::multiply_reciprocal;
+    return g;
+  }
+};
+
+LearnedArrays learned_arrays(const LearnedGridParams& p, std::string_view what) {
+  QSIM_CHECK(p.delta.defined() && p.offset.defined(), ValueError, "{}: learned grid delta/offset undefined", what);
+  QSIM_CHECK(p.delta.numel() == p.offset.numel(), ValueError, "{}: {} deltas but {} offsets", what,
+             p.delta.numel(), p.offset.numel());
+  QSIM_CHECK(std::isfinite(p.steps) && p.steps >= 1.0, ValueError, "{}: learned grid steps must be >= 1, got {}",
+             what, p.steps);
+  LearnedArrays a;
+  a.delta = p.delta.detach().to(at::kFloat).contiguous().reshape({-1});
+  a.offset = p.offset.detach().to(at::kFloat).contiguous().reshape({-1});
+  a.inv_delta = at::reciprocal(a.delta);  // float32 1.0f / Δ, as PyTorch's kernels
+  QSIM_CHECK(at::isfinite(a.delta).all().item<bool>() && (a.delta > 0).all().item<bool>(), ValueError,
+             "{}: learned grid delta must be finite and positive", what);
+  return a;
+}
+
+}  // namespace
+
+void fake_quantize_static_out(const at::Tensor& x, const std::vector<Encoding>& encodings,
+                              std::optional<int64_t> axis, at::Tensor& out) {
+  constexpr std::string_view what = "fake_quantize_static";
+  detail::check_float_input(x, what);
+  const cpu::ChannelLayout layout = detail::channel_layout(x, axis, static_cast<int64_t>(encodings.size()), what);
+  const StaticArrays a = static_arrays(encodings, what);
+  QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
+             "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
+  const at::Tensor in = detail::float_contiguous(x);
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const cpu::StaticGrid grid = a.grid();
+  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::static_forward(src, dst, b, e, layout, grid); });
+}
+
+namespace detail {
+
+at::Tensor static_forward(const at::Tensor& x, const std::vector<Encoding>& encodings, std::optional<int64_t> axis) {
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kFloat).memory_format(at::MemoryFormat::Contiguous));
+  fake_quantize_static_out(x, encodings, axis, out);
+  return to_input_dtype(out, x);
+}
+
+at::Tensor static_ste(const at::Tensor& y, const at::Tensor& grad, const std::vector<float>& min,
+                      const std::vector<float>& max, std::optional<int64_t> axis) {
+  constexpr std::string_view what = "fake_quantize_static_backward";
+  check_float_input(grad, what);
+  QSIM_CHECK(y.sizes() == grad.sizes(), ValueError, "{}: grad shape [{}] differs from output shape [{}]", what,
+             fmt::join(grad.sizes(), ", "), fmt::join(y.sizes(), ", "));
+  const cpu::ChannelLayout layout = channel_layout(y, axis, static_cast<int64_t>(min.size()), what);
+  const at::Tensor yf = float_contiguous(y);
+  const at::Tensor gf = float_contiguous(grad);
+  at::Tensor gi = at::empty(yf.sizes(), yf.options());
+  const float* yp = yf.data_ptr<float>();
+  const float* gp = gf.data_ptr<float>();
+  float* out = gi.data_ptr<float>();
+  parallel_chunks(yf.numel(), [&](int64_t b, int64_t e) {
+    cpu::static_ste_backward(yp, gp, out, b, e, layout, min.data(), max.data());
+  });
+  return to_input_dtype(gi, grad);
+}
+
+}  // namespace detail
+
+at::Tensor fake_quantize_static_backward(const at::Tensor& y, const at::Tensor& grad,
+                                         const std::vector<Encoding>& encodings, std::optional<int64_t> axis) {
+  std::vector<float> min, max;
+  for (const Encoding& e : encodings) {
+    min.push_back(static_cast<float>(e.min));
+    max.push_back(static_cast<float>(e.max));
+  }
+  return detail::static_ste(y, grad, min, max, axis);
+}
+
+at::Tensor quantize_static(const at::Tensor& x, const std::vector<Encoding>& encodings, std::optional<int64_t> axis,
+                           Symmetry symmetry) {
+  constexpr std::string_view what = "quantize_static";
+  detail::check_float_input(x, what);
+  const cpu::ChannelLayout layout = detail::channel_layout(x, axis, static_cast<int64_t>(encodings.size()), what);
+  const StaticArrays a = static_arrays(encodings, what);
+  const std::vector<float> shift = code_shifts(encodings, a, symmetry);
+  const at::Tensor in = detail::float_contiguous(x);
+  at::Tensor out = at::empty(in.sizes(), in.options());
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const cpu::StaticGrid grid = a.grid();
+  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) {
+    cpu::static_codes(src, dst, b, e, layout, grid, shift.data());
+  });
+  return out;
+}
+
+at::Tensor dequantize_static(const at::Tensor& codes, const std::vector<Encoding>& encodings,
+                             std::optional<int64_t> axis, Symmetry symmetry) {
+  constexpr std::string_view what = "dequantize_static";
+  detail::check_float_input(codes, what);
+  const cpu::ChannelLayout layout =
+      detail::channel_layout(codes, axis, static_cast<int64_t>(encodings.size()), what);
+  const StaticArrays a = static_arrays(encodings, what);
+  const std::vector<float> shift = code_shifts(encodings, a, symmetry);
+  std::vector<int64_t> shape(static_cast<size_t>(codes.dim()), 1);
+  at::Tensor delta = at::tensor(a.delta);
+  at::Tensor base = at::tensor(shift) + at::tensor(a.offset);
+  if (axis) {
+    const int64_t dim = *axis < 0 ? *axis + codes.dim() : *axis;
+    shape[static_cast<size_t>(dim)] = layout.channels;
+    delta = delta.reshape(shape);
+    base = base.reshape(shape);
+  } else {
+    delta = delta.reshape({});
+    base = base.reshape({});
+  }
+  return delta * (codes.to(at::kFloat) + base);
+}
+
+at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
+                                 ScaleMode mode) {
+  constexpr std::string_view what = "fake_quantize_learned";
+  detail::check_float_input(x, what);
+  const LearnedArrays a = learned_arrays(params, what);
+  const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
+  const at::Tensor in = detail::float_contiguous(x);
+  at::Tensor out = at::empty(in.sizes(), in.options());
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const cpu::LearnedGrid grid = a.grid(params.steps, mode);
+  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::learned_forward(src, dst, b, e, layout, grid); });
+  return detail::to_input_dtype(out, x);
+}
+
+namespace {
+
+// Fixed chunking (independent of the thread count) so that the double sums are
+// reproducible; the per-chunk partials are bounded to ~4M doubles.
+int64_t backward_chunk_size(int64_t n, int64_t channels) {
+  constexpr int64_t kChunk = 65536;
+  constexpr int64_t kMaxPartials = int64_t{1} << 22;
+  const int64_t max_chunks = std::max<int64_t>(1, kMaxPartials / std::max<int64_t>(channels, 1));
+  const int64_t chunks = std::min((n + kChunk - 1) / kChunk, max_chunks);
+  return std::max<int64_t>(kChunk, (n + chunks - 1) / std::max<int64_t>(chunks, 1));
+}
+
+}  // namespace
+
+LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Tensor& grad,
+                                               const LearnedGridParams& params, std::optional<int64_t> axis,
+                                               ScaleMode mode, bool offset_in_sum) {
+  constexpr std::string_view what = "fake_quantize_learned_backward";
+  detail::check_float_input(x, what);
+  detail::check_float_input(grad, what);
+  QSIM_CHECK(x.sizes() == grad.sizes(), ValueError, "{}: grad shape [{}] differs from input shape [{}]", what,
+             fmt::join(grad.sizes(), ", "), fmt::join(x.sizes(), ", "));
+  const LearnedArrays a = learned_arrays(params, what);
+  const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
+  const at::Tensor xf = detail::float_contiguous(x);
+  const at::Tensor gf = detail::float_contiguous(grad);
+  const int64_t n = xf.numel();
+  const int64_t channels = layout.channels;
+  const int64_t chunk = backward_chunk_size(n, channels);
+  const int64_t chunks = n == 0 ? 0 : (n + chunk - 1) / chunk;
+  std::vector<double> partial_s(static_cast<size_t>(chunks * channels), 0.0);
+  std::vector<double> partial_z(partial_s.size(), 0.0);
+  at::Tensor gi = at::empty(xf.sizes(), xf.options());
+  const float* xp = xf.data_ptr<float>();
+  const float* gp = gf.data_ptr<float>();
+  float* gip = gi.data_ptr<float>();
+  const cpu::LearnedGrid grid = a.grid(params.steps, mode);
+  at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t k = first; k < last; ++k) {
+      const int64_t b = k * chunk;
+      const int64_t e = std::min(n, b + chunk);
+      cpu::learned_backward(xp, gp, gip, b, e, layout, grid, offset_in_sum, partial_s.data() + k * channels,
+                            partial_z.data() + k * channels);
+    }
+  });
+  at::Tensor sum_s = at::zeros({channels}, at::kDouble);
+  at::Tensor sum_z = at::zeros({channels}, at::kDouble);
+  double* s = sum_s.data_ptr<double>();
+  double* z = sum_z.data_ptr<double>();
+  for (int64_t k = 0; k < chunks; ++k) {
+    for (int64_t c = 0; c < channels; ++c) {
+      s[c] += partial_s[static_cast<size_t>(k * channels + c)];
+      z[c] += partial_z[static_cast<size_t>(k * channels + c)];
+    }
+  }
+  return {detail::to_input_dtype(gi, grad), sum_s, sum_z};
+}
+
+}  // namespace qsim::quant

@@ -1,0 +1,47 @@
+#include "quant/kernel_dispatch.hpp"
+
+#include <ATen/ATen.h>
+
+#include "detail/check.hpp"
+
+namespace qsim::quant::detail {
+
+void check_float_input(const at::Tensor& x, std::string_view what) {
+  QSIM_CHECK(x.defined(), ValueError, "{}: input tensor is undefined", what);
+  QSIM_CHECK(x.device().is_cpu(), ValueError, "{}: input must be a CPU tensor, got device {}", what,
+             x.device().str());
+  const auto type = x.scalar_type();
+  QSIM_CHECK(type == at::kFloat || type == at::kHalf || type == at::kBFloat16, ValueError,
+             "{}: input dtype must be float32, float16 or bfloat16, got {}", what, c10::toString(type));
+}
+
+at::Tensor float_contiguous(const at::Tensor& x) { return x.to(at::kFloat).contiguous(); }
+
+kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<int64_t> axis, int64_t count,
+                                           std::string_view what) {
+  kernels::cpu::ChannelLayout layout;
+  if (!axis) {
+    QSIM_CHECK(count == 1, ValueError, "{}: per-tensor quantization takes 1 encoding, got {}", what, count);
+    layout.channels = 1;
+    layout.inner = std::max<int64_t>(x.numel(), 1);
+    return layout;
+  }
+  const int64_t dims = x.dim();
+  const int64_t a = *axis < 0 ? *axis + dims : *axis;
+  QSIM_CHECK(a >= 0 && a < dims, ValueError, "{}: channel axis {} out of range for a {}-d tensor", what, *axis,
+             dims);
+  const int64_t channels = x.size(a);
+  QSIM_CHECK(count == channels, ValueError, "{}: {} encodings for {} channels along axis {}", what, count,
+             channels, a);
+  layout.channels = channels;
+  layout.inner = 1;
+  for (int64_t d = a + 1; d < dims; ++d) layout.inner *= x.size(d);
+  if (layout.inner == 0) layout.inner = 1;
+  return layout;
+}
+
+at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input) {
+  return input.scalar_type() == at::kFloat ? result : result.to(input.scalar_type());
+}
+
+}  // namespace qsim::quant::detail

@@ -1,0 +1,50 @@
+#pragma once
+
+// Internal helpers of the quant layer: validate a tensor once, describe its channel
+// layout for kernels/cpu, and split the work over threads.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include <ATen/core/Tensor.h>
+
+#include "kernels/cpu/fake_quant_cpu.hpp"
+
+namespace qsim::quant::detail {
+
+/// Elements per parallel chunk: big enough to amortise scheduling, small enough
+/// to balance two to sixteen threads on 1M-element tensors.
+inline constexpr int64_t kGrainSize = 32768;
+
+/// Throws ValueError unless x is a CPU float32/float16/bfloat16 tensor.
+void check_float_input(const at::Tensor& x, std::string_view what);
+
+/// float32, contiguous view or copy of x.
+at::Tensor float_contiguous(const at::Tensor& x);
+
+/// Resolves `axis` for x (negative from the end) and checks that `count`
+/// parameters match: 1 per tensor, x.size(axis) per channel.
+kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<int64_t> axis, int64_t count,
+                                           std::string_view what);
+
+/// Runs fn(begin, end) over [0, n) in parallel chunks of kGrainSize.
+template <typename Fn>
+void parallel_chunks(int64_t n, const Fn& fn);
+
+/// Casts a float32 result back to the input's dtype (no-op for float32).
+at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input);
+
+}  // namespace qsim::quant::detail
+
+#include <ATen/Parallel.h>
+
+namespace qsim::quant::detail {
+
+template <typename Fn>
+void parallel_chunks(int64_t n, const Fn& fn) {
+  if (n <= 0) return;
+  at::parallel_for(0, n, kGrainSize, [&](int64_t begin, int64_t end) { fn(begin, end); });
+}
+
+}  // namespace qsim::quant::detail

@@ -1,0 +1,145 @@
+#include "qsim/quant/quantizer_node.hpp"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "detail/check.hpp"
+#include "qsim/quant/fake_quant.hpp"
+#include "qsim/quant/range_learning.hpp"
+
+namespace qsim::quant {
+namespace {
+
+bool passes_through(const torch::Tensor& x) {
+  return !x.defined() || !at::isFloatingType(x.scalar_type());
+}
+
+// §4.3 calculate_delta_offset for a learned range (as exported).
+Encoding exported_encoding(double min, double max, int bitwidth, Symmetry symmetry) {
+  Encoding e;
+  e.bitwidth = bitwidth;
+  e.min = min;
+  e.max = max;
+  e.delta = (max - min) / grid_steps(bitwidth, symmetry);
+  e.offset = std::nearbyint(min / e.delta);
+  return e;
+}
+
+}  // namespace
+
+std::string_view to_string(Grid grid) {
+  switch (grid) {
+    case Grid::static_grid: return "static";
+    case Grid::learned_grid: return "learned";
+  }
+  return "unknown";
+}
+
+Grid parse_grid(std::string_view name) {
+  if (name == "static" || name == "static_grid") return Grid::static_grid;
+  if (name == "learned" || name == "learned_grid") return Grid::learned_grid;
+  throw ConfigError(fmt::format("unknown grid '{}': expected static or learned", name));
+}
+
+QuantizerNodeImpl::QuantizerNodeImpl(QuantizerOptions options_) : options(std::move(options_)) { reset(); }
+
+void QuantizerNodeImpl::reset() {
+  // A learned range stays registered (frozen) after switch_to_static_grid.
+  if (options.grid() != Grid::learned_grid && !encoding_min.defined()) return;
+  // Clone() calls reset() on a copy, then copies the data by name: keep the shape.
+  const int64_t count = encoding_min.defined() ? encoding_min.numel() : 1;
+  encoding_min = register_parameter("encoding_min", torch::zeros({count}));
+  encoding_max = register_parameter("encoding_max", torch::zeros({count}));
+}
+
+torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
+  if (!options.enabled() || passes_through(x)) return x;
+  if (observer_) observer_(x);
+  if (options.grid() == Grid::learned_grid) {
+    gate_learned_range_(encoding_min, encoding_max);
+    RangeLearningOptions rl;
+    rl.bitwidth = options.bitwidth();
+    rl.symmetry = options.symmetry();
+    rl.channel_axis = options.channel_axis();
+    rl.scale_mode = options.scale_mode();
+    return range_learning_quantize(x, encoding_min, encoding_max, rl);
+  }
+  if (encodings_.empty()) return x;  // calibration: statistics only
+  return fake_quantize_static(x, encodings_, options.channel_axis());
+}
+
+std::vector<Encoding> QuantizerNodeImpl::encodings() const {
+  if (options.grid() != Grid::learned_grid) return encodings_;
+  const torch::Tensor min = encoding_min.detach().to(torch::kDouble).contiguous();
+  const torch::Tensor max = encoding_max.detach().to(torch::kDouble).contiguous();
+  std::vector<Encoding> out;
+  for (int64_t c = 0; c < min.numel(); ++c) {
+    out.push_back(exported_encoding(min.data_ptr<double>()[c], max.data_ptr<double>()[c], options.bitwidth(),
+                                    options.symmetry()));
+  }
+  return out;
+}
+
+Encoding QuantizerNodeImpl::encoding() const {
+  const std::vector<Encoding> all = encodings();
+  QSIM_CHECK(!options.channel_axis(), ConfigError, "quantizer: per-channel (axis {}) has {} encodings, not one",
+             options.channel_axis().value_or(0), all.size());
+  QSIM_CHECK(all.size() == 1, ConfigError, "quantizer: no encoding set (calibrate or set_encoding first)");
+  return all.front();
+}
+
+void QuantizerNodeImpl::check_encoding(const Encoding& e) const {
+  QSIM_CHECK(e.bitwidth == options.bitwidth(), ConfigError,
+             "quantizer: encoding bitwidth {} does not match the quantizer's bitwidth {}", e.bitwidth,
+             options.bitwidth());
+  QSIM_CHECK(std::isfinite(e.min) && std::isfinite(e.max) && e.min <= e.max, ValueError,
+             "quantizer: encoding range must be finite with min <= max, got [{}, {}]", e.min, e.max);
+}
+
+void QuantizerNodeImpl::set_encoding(const Encoding& encoding) {
+  QSIM_CHECK(!options.channel_axis(), ConfigError,
+             "quantizer: set_encoding on a per-channel quantizer (axis {}); use set_encodings",
+             options.channel_axis().value_or(0));
+  set_encodings({encoding});
+}
+
+void QuantizerNodeImpl::set_encodings(std::vector<Encoding> encodings) {
+  QSIM_CHECK(!encodings.empty(), ConfigError, "quantizer: set_encodings needs at least one encoding");
+  QSIM_CHECK(options.channel_axis() || encodings.size() == 1, ConfigError,
+             "quantizer: per-tensor quantizer takes 1 encoding, got {}", encodings.size());
+  for (const Encoding& e : encodings) check_encoding(e);
+  encodings_ = std::move(encodings);
+  if (options.grid() == Grid::learned_grid) switch_to_learned_grid();
+}
+
+void QuantizerNodeImpl::switch_to_learned_grid() {
+  QSIM_CHECK(!encodings_.empty(), ConfigError, "quantizer: switch_to_learned_grid needs an encoding to start from");
+  std::vector<float> min, max;
+  for (const Encoding& e : encodings_) {
+    check_encoding(e);
+    min.push_back(static_cast<float>(e.min));
+    max.push_back(static_cast<float>(e.max));
+  }
+  const auto count = static_cast<int64_t>(min.size());
+  options.grid(Grid::learned_grid);
+  if (!encoding_min.defined()) {
+    encoding_min = register_parameter("encoding_min", torch::zeros({count}));
+    encoding_max = register_parameter("encoding_max", torch::zeros({count}));
+  }
+  torch::NoGradGuard no_grad;
+  encoding_min.set_data(torch::tensor(min));
+  encoding_max.set_data(torch::tensor(max));
+  encoding_min.set_requires_grad(true);
+  encoding_max.set_requires_grad(true);
+}
+
+void QuantizerNodeImpl::switch_to_static_grid() {
+  if (options.grid() != Grid::learned_grid) return;
+  encodings_ = encodings();
+  options.grid(Grid::static_grid);
+  encoding_min.set_requires_grad(false);
+  encoding_max.set_requires_grad(false);
+}
+
+}  // namespace qsim::quant

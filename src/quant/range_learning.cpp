@@ -1,0 +1,125 @@
+#include "qsim/quant/range_learning.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "detail/check.hpp"
+
+namespace qsim::quant {
+namespace {
+
+constexpr std::string_view kWhat = "range_learning";
+
+std::vector<float> values_of(const at::Tensor& t) {
+  const at::Tensor f = t.detach().to(at::kFloat).contiguous().reshape({-1});
+  return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+}
+
+void check_range(const at::Tensor& min, const at::Tensor& max) {
+  QSIM_CHECK(min.defined() && max.defined(), ValueError, "{}: min/max undefined", kWhat);
+  QSIM_CHECK(min.numel() == max.numel() && min.numel() > 0, ValueError,
+             "{}: min and max must hold the same number (> 0) of values, got {} and {}", kWhat, min.numel(),
+             max.numel());
+  QSIM_CHECK(at::isfinite(min).all().item<bool>() && at::isfinite(max).all().item<bool>(), ValueError,
+             "{}: min and max must be finite", kWhat);
+  QSIM_CHECK((min <= max).all().item<bool>(), ValueError, "{}: min must not exceed max", kWhat);
+}
+
+bool is_symmetric(Symmetry s) { return s != Symmetry::asymmetric; }
+
+}  // namespace
+
+void gate_learned_range_(const at::Tensor& min, const at::Tensor& max) {
+  at::NoGradGuard no_grad;
+  min.clamp_max_(0.0);
+  max.clamp_min_(0.0);
+  max.copy_(at::maximum(max, min + kGateEpsilon));
+}
+
+LearnedMode learned_mode(const at::Tensor& min, const at::Tensor& max, Symmetry symmetry) {
+  if (!is_symmetric(symmetry)) return LearnedMode::asymmetric;
+  if (symmetry != Symmetry::unsigned_symmetric) return LearnedMode::signed_symmetric;
+  const bool any_signed = ((min < 0) & (max > 0)).any().item<bool>();
+  return any_signed ? LearnedMode::signed_symmetric : LearnedMode::unsigned_symmetric;
+}
+
+LearnedGridParams learned_grid_params(const at::Tensor& min, const at::Tensor& max, int bitwidth,
+                                      Symmetry symmetry) {
+  check_bitwidth(bitwidth, symmetry, kWhat);
+  check_range(min, max);
+  const LearnedMode mode = learned_mode(min, max, symmetry);
+  const auto steps = static_cast<float>(grid_steps(bitwidth, symmetry));
+  const std::vector<float> m = values_of(min);
+  const std::vector<float> big_m = values_of(max);
+  std::vector<float> delta(m.size()), offset(m.size());
+  for (size_t c = 0; c < m.size(); ++c) {
+    switch (mode) {
+      case LearnedMode::signed_symmetric: {
+        const float abs_max = std::max(std::fabs(m[c]), std::fabs(big_m[c]));
+        delta[c] = abs_max / std::floor(steps / 2.0f);
+        offset[c] = -std::ceil(steps / 2.0f);
+        break;
+      }
+      case LearnedMode::unsigned_symmetric:
+        delta[c] = (big_m[c] - m[c]) / steps;
+        offset[c] = m[c] / delta[c];  // not rounded (§5.3); 0 when min == 0
+        break;
+      case LearnedMode::asymmetric: {
+        delta[c] = (big_m[c] - m[c]) / steps;
+        const float zero_point = std::clamp(std::nearbyint(-m[c] / delta[c]), 0.0f, steps);
+        offset[c] = 0.0f - zero_point;  // +0.0 when the zero point is 0
+        break;
+      }
+    }
+    QSIM_CHECK(std::isfinite(delta[c]) && delta[c] > 0.0f, ValueError,
+               "{}: range [{}, {}] gives scale {}; gate it first (gate_learned_range_)", kWhat, m[c], big_m[c],
+               delta[c]);
+  }
+  return {at::tensor(delta), at::tensor(offset), static_cast<double>(steps)};
+}
+
+RangeLearningGrads range_learning_backward(const at::Tensor& x, const at::Tensor& grad, const at::Tensor& min,
+                                           const at::Tensor& max, const RangeLearningOptions& options) {
+  const LearnedGridParams grid = learned_grid_params(min, max, options.bitwidth, options.symmetry);
+  const LearnedMode mode = learned_mode(min, max, options.symmetry);
+  const bool offset_in_sum = mode != LearnedMode::unsigned_symmetric;
+  const LearnedBackward sums =
+      fake_quantize_learned_backward(x, grad, grid, options.channel_axis, options.scale_mode, offset_in_sum);
+  const std::vector<float> m = values_of(min);
+  const std::vector<float> big_m = values_of(max);
+  const std::vector<float> delta = values_of(grid.delta);
+  const double steps = grid.steps;
+  const double* s = sums.sum_s.data_ptr<double>();
+  const double* z = sums.sum_z.data_ptr<double>();
+  std::vector<float> dmin(m.size()), dmax(m.size());
+  for (size_t c = 0; c < m.size(); ++c) {
+    switch (mode) {
+      case LearnedMode::asymmetric: {
+        const double width = static_cast<double>(big_m[c]) - m[c];
+        const double t1 = s[c] / steps;
+        const double t2 = steps * (static_cast<double>(delta[c]) * z[c]) / (width * width);
+        dmin[c] = static_cast<float>(-t1 + big_m[c] * t2);
+        dmax[c] = static_cast<float>(t1 - m[c] * t2);
+        break;
+      }
+      case LearnedMode::signed_symmetric: {
+        const double g = s[c] / std::floor(steps / 2.0);
+        dmax[c] = static_cast<float>(g);
+        dmin[c] = static_cast<float>(-g);
+        break;
+      }
+      case LearnedMode::unsigned_symmetric:
+        dmax[c] = static_cast<float>(s[c] / steps);
+        break;
+    }
+  }
+  RangeLearningGrads out;
+  out.grad_input = sums.grad_input;
+  out.grad_max = at::tensor(dmax).reshape(max.sizes()).to(max.scalar_type());
+  if (mode != LearnedMode::unsigned_symmetric) out.grad_min = at::tensor(dmin).reshape(min.sizes()).to(min.scalar_type());
+  return out;
+}
+
+}  // namespace qsim::quant
