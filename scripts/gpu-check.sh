@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Verifies the CUDA kernels on a machine with a GPU, in one command:
+#   1. the torch-free kernel library and its parity test (kernels_cuda_test), which
+#      needs only nvcc and the Debian build dependencies — with QSIM_REQUIRE_CUDA=1,
+#      so a missing device fails instead of skipping;
+#   2. the whole library against the GPU machine's own PyTorch LibTorch
+#      (python3 -c 'import torch; print(torch.utils.cmake_prefix_path)') with
+#      QSIM_WITH_CUDA=ON: every test (ctest), then the GPU benchmarks.
+# Results (logs, gtest XML, benchmark JSON, summary.md) go to $OUT when set, else
+# build/gpu-check/results. Exit status: 0 only when every step passed.
+#
+# Usage: bash scripts/gpu-check.sh            (from anywhere; ~10 min on 16 cores)
+#   QSIM_GPU_ARCH=90   CUDA architecture to build (default: the GPU's, via nvidia-smi)
+#   QSIM_GPU_SKIP_FULL=1   only step 1 (no LibTorch needed)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results=${OUT:-$root/build/gpu-check/results}
+mkdir -p "$results"
+summary="$results/summary.md"
+jobs=$(nproc 2>/dev/null || echo 4)
+status=0
+
+log() { echo "gpu-check: $*" | tee -a "$summary"; }
+step() {  # step <name> <command...>: runs, logs to $results/<name>.log, records the outcome
+  local name=$1; shift
+  echo "gpu-check: == $name: $*"
+  if "$@" >"$results/$name.log" 2>&1; then
+    log "- $name: ok"
+  else
+    log "- $name: FAILED (exit $?; see $name.log)"; tail -n 40 "$results/$name.log"; status=1; return 1
+  fi
+}
+
+: >"$summary"
+log "# qsim GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+{
+  echo '```'
+  nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not found"
+  nvcc --version 2>&1 | tail -n 2 || echo "nvcc: not found"
+  cmake --version 2>&1 | head -n 1
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11_abi", torch.compiled_with_cxx11_abi())' 2>&1
+  echo '```'
+} >>"$summary"
+cat "$summary"
+
+arch=${QSIM_GPU_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')}
+arch=${arch:-90}
+export PATH="$PATH:/usr/local/cuda/bin"
+generator=(-G Ninja); command -v ninja >/dev/null || generator=(-G "Unix Makefiles")
+launcher=(); command -v ccache >/dev/null || launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER= -DCMAKE_CUDA_COMPILER_LAUNCHER=)
+common=("${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch")
+export QSIM_REQUIRE_CUDA=1
+
+# 1. Torch-free kernels and their parity test.
+kbuild=build/gpu-check/kernels
+if step configure-kernels cmake -S . -B "$kbuild" "${common[@]}" -DQSIM_WITH_TORCH=OFF \
+     -DQSIM_BUILD_BENCHMARKS=OFF -DQSIM_BUILD_EXAMPLES=OFF -DQSIM_INSTALL=OFF &&
+   step build-kernels cmake --build "$kbuild" --target kernels_cuda_test kernels_test -j "$jobs"; then
+  step parity-tests "$kbuild/tests/kernels_cuda/kernels_cuda_test" --gtest_brief=1 \
+    --gtest_output="xml:$results/kernels_cuda_test.xml"
+fi
+
+# 2. The whole library on the GPU machine's LibTorch, every test, the benchmarks.
+if [ "${QSIM_GPU_SKIP_FULL:-0}" != 1 ]; then
+  prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
+  if [ -z "$prefix" ]; then
+    log "- full build: FAILED (python3 cannot import torch; no LibTorch to build against)"; status=1
+  else
+    fbuild=build/gpu-check/full
+    if step configure-full cmake -S . -B "$fbuild" "${common[@]}" -DQSIM_WITH_CUDA=ON \
+         -DCMAKE_PREFIX_PATH="$prefix" -DQSIM_BUILD_EXAMPLES=OFF &&
+       step build-full cmake --build "$fbuild" -j "$jobs"; then
+      step ctest ctest --test-dir "$fbuild" -j "$jobs" --output-on-failure --output-junit "$results/ctest.xml"
+      bench="$fbuild/benchmarks/cuda/cuda_fake_quant_bench"
+      if [ -x "$bench" ]; then
+        step benchmarks "$bench" --benchmark_out="$results/cuda_fake_quant_bench.json" \
+          --benchmark_out_format=json --benchmark_counters_tabular=true
+        cp "$results/benchmarks.log" "$results/cuda_fake_quant_bench.txt" 2>/dev/null
+      else
+        log "- benchmarks: FAILED ($bench was not built: is QSIM_CUDA_ENABLED on? see configure-full.log)"; status=1
+      fi
+    fi
+  fi
+fi
+
+log "gpu-check: $([ $status -eq 0 ] && echo PASSED || echo FAILED); results in $results"
+exit $status
