@@ -21,7 +21,7 @@ summary="$results/summary.md"
 jobs=$(nproc 2>/dev/null || echo 4)
 status=0
 
-log() { echo "gpu-check: $*" | tee -a "$summary"; }
+log() { echo "$*" >>"$summary"; echo "gpu-check: $*"; }
 step() {  # step <name> <command...>: runs, logs to $results/<name>.log, records the outcome
   local name=$1; shift
   echo "gpu-check: == $name: $*"
@@ -36,7 +36,7 @@ step() {  # step <name> <command...>: runs, logs to $results/<name>.log, records
 log "# qsim GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 {
   echo '```'
-  nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not found"
+  nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv 2>/dev/null || echo "nvidia-smi: not found"
   nvcc --version 2>&1 | tail -n 2 || echo "nvcc: not found"
   cmake --version 2>&1 | head -n 1
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11_abi", torch.compiled_with_cxx11_abi())' 2>&1
@@ -84,5 +84,5 @@ if [ "${QSIM_GPU_SKIP_FULL:-0}" != 1 ]; then
   fi
 fi
 
-log "gpu-check: $([ $status -eq 0 ] && echo PASSED || echo FAILED); results in $results"
+log "$([ $status -eq 0 ] && echo PASSED || echo FAILED); results in $results"
 exit $status
