@@ -72,9 +72,11 @@ BertInput BertTokenizer::encode(std::string_view text_a, int64_t max_seq_length)
 
 BertInput BertTokenizer::encode(std::string_view text_a, std::optional<std::string_view> text_b,
                                 int64_t max_seq_length) const {
-  std::vector<int64_t> ids_a = tokenize_ids(text_a);
+  thread_local TokenBuffer scratch;  // reused across calls: no per-call token storage
+  std::vector<int64_t> ids_a;
   std::vector<int64_t> ids_b;
-  if (text_b) ids_b = tokenize_ids(*text_b);
+  tokenize_ids(text_a, ids_a, scratch);
+  if (text_b) tokenize_ids(*text_b, ids_b, scratch);
   if (!ids_b.empty()) {
     QSIM_CHECK(max_seq_length >= 3, ConfigError,
                "max_seq_length must be at least 3 for a text pair, got {}", max_seq_length);
@@ -97,7 +99,10 @@ BertInput BertTokenizer::build_input(const std::vector<int64_t>& ids_a,
              "{} tokens do not fit max_seq_length {}", used, max_seq_length);
   BertInput input;
   const auto length = static_cast<size_t>(max_seq_length);
+  input.tokens.reserve(used);
   input.input_ids.reserve(length);
+  input.token_type_ids.reserve(length);
+  input.attention_mask.reserve(length);
   auto push = [&](int64_t id, int64_t type) {
     input.tokens.push_back(vocab().token(id));
     input.input_ids.push_back(id);

@@ -1,20 +1,84 @@
 #include "qsim/text/vocab.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iterator>
-#include <unordered_map>
 
 #include "detail/check.hpp"
 
 namespace qsim::text {
 namespace detail {
 
+// Open-addressing hash table from string_view to id, with the hash and the key's
+// location stored in the slot: a lookup touches one slot (usually) and the key bytes,
+// instead of the bucket, node and string of std::unordered_map. WordPiece does one
+// lookup per candidate piece, so this is the tokenizer's hot loop.
+class FlatIndex {
+ public:
+  void insert_or_assign(std::string_view key, int64_t id) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    Slot& slot = find_slot(key, hash(key));
+    if (slot.id < 0) ++count_;
+    slot = {hash(key), key.data(), static_cast<uint32_t>(key.size()), id};
+  }
+
+  int64_t find(std::string_view key) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = hash(key);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.id < 0) return -1;
+      if (slot.hash == h && slot.size == key.size() && std::memcmp(slot.data, key.data(), key.size()) == 0) {
+        return slot.id;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const char* data = nullptr;
+    uint32_t size = 0;
+    int64_t id = -1;
+  };
+
+  static uint64_t hash(std::string_view key) {
+    uint64_t h = 14695981039346656037ull;  // FNV-1a
+    for (const char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h ^ (h >> 29);
+  }
+
+  Slot& find_slot(std::string_view key, uint64_t h) {
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.id < 0) return slot;
+      if (slot.hash == h && slot.size == key.size() && std::memcmp(slot.data, key.data(), key.size()) == 0) {
+        return slot;
+      }
+    }
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(16, old.size() * 2), Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.id >= 0) find_slot(std::string_view(slot.data, slot.size), slot.hash) = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t count_ = 0;
+};
+
 struct VocabTables {
   std::string source;
   std::vector<std::string> tokens;  // never resized after construction: views stay valid
-  std::unordered_map<std::string_view, int64_t> ids;
-  std::unordered_map<std::string_view, int64_t> continuation_ids;  // "##xyz" keyed by "xyz"
+  FlatIndex ids;
+  FlatIndex continuation_ids;  // "##xyz" keyed by "xyz"
   int64_t unk_id = -1;
   size_t max_token_bytes = 0;
 };
@@ -38,18 +102,18 @@ Vocab::Vocab(std::vector<std::string> tokens, std::string source) {
   auto tables = std::make_shared<detail::VocabTables>();
   tables->source = std::move(source);
   tables->tokens = std::move(tokens);
-  tables->ids.reserve(tables->tokens.size());
   for (size_t i = 0; i < tables->tokens.size(); ++i) {
     const std::string_view token = tables->tokens[i];
     const auto id = static_cast<int64_t>(i);
-    tables->ids[token] = id;  // a repeated token keeps its last id, as in the reference
-    if (token.size() >= 2 && token.substr(0, 2) == "##") tables->continuation_ids[token.substr(2)] = id;
+    tables->ids.insert_or_assign(token, id);  // a repeated token keeps its last id, as in the reference
+    if (token.size() >= 2 && token.substr(0, 2) == "##") {
+      tables->continuation_ids.insert_or_assign(token.substr(2), id);
+    }
     tables->max_token_bytes = std::max(tables->max_token_bytes, token.size());
   }
-  const auto unk = tables->ids.find("[UNK]");
-  QSIM_CHECK(unk != tables->ids.end(), ConfigError, "{}: vocab has no '[UNK]' token ({} tokens)",
+  tables->unk_id = tables->ids.find("[UNK]");
+  QSIM_CHECK(tables->unk_id >= 0, ConfigError, "{}: vocab has no '[UNK]' token ({} tokens)",
              tables->source, tables->tokens.size());
-  tables->unk_id = unk->second;
   tables_ = std::move(tables);
 }
 
@@ -71,14 +135,10 @@ Vocab Vocab::from_file(const std::string& path) {
 
 int64_t Vocab::size() const { return static_cast<int64_t>(tables_->tokens.size()); }
 
-int64_t Vocab::find(std::string_view token) const {
-  const auto it = tables_->ids.find(token);
-  return it == tables_->ids.end() ? -1 : it->second;
-}
+int64_t Vocab::find(std::string_view token) const { return tables_->ids.find(token); }
 
 int64_t Vocab::find_continuation(std::string_view rest) const {
-  const auto it = tables_->continuation_ids.find(rest);
-  return it == tables_->continuation_ids.end() ? -1 : it->second;
+  return tables_->continuation_ids.find(rest);
 }
 
 int64_t Vocab::id(std::string_view token) const {
