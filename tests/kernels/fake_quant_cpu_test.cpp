@@ -1,0 +1,203 @@
+// kernels/cpu fake-quant loops against the scalar reference of
+// kernels/fake_quant_scalar.hpp: bit-exact forward and STE mask on every layout
+// (per tensor, channels with inner runs, channels innermost), every split of the
+// range, with AVX2 on and off; backward sums against a double reference.
+#include "kernels/cpu/fake_quant_cpu.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels/fake_quant_scalar.hpp"
+
+namespace qsim::kernels::cpu {
+namespace {
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
+
+TEST(RoundingTest, RoundAwayIsRoundfEverywhere) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> wide(-1e4f, 1e4f);
+  std::vector<float> values{0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 8388607.5f,
+                            8388608.0f, 1e30f, -1e30f, std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+  for (int i = 0; i < 100000; ++i) values.push_back(wide(rng));
+  for (int i = -2000; i <= 2000; ++i) values.push_back(static_cast<float>(i) * 0.25f);
+  for (float v : values) EXPECT_TRUE(same_bits(round_away(v), std::round(v))) << v;
+  EXPECT_TRUE(std::isnan(round_away(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(RoundingTest, RoundEvenTiesToEven) {
+  EXPECT_EQ(round_even(2.5f), 2.0f);
+  EXPECT_EQ(round_even(3.5f), 4.0f);
+  EXPECT_EQ(round_even(-2.5f), -2.0f);
+  EXPECT_EQ(round_away(2.5f), 3.0f);
+}
+
+struct LayoutCase {
+  int64_t outer, channels, inner;
+  bool avx2;
+};
+
+std::string case_name(const testing::TestParamInfo<LayoutCase>& info) {
+  const LayoutCase& c = info.param;
+  return "outer" + std::to_string(c.outer) + "_channels" + std::to_string(c.channels) + "_inner" +
+         std::to_string(c.inner) + (c.avx2 ? "_avx2" : "_scalar");
+}
+
+class FakeQuantCpuTest : public testing::TestWithParam<LayoutCase> {
+ protected:
+  void SetUp() override {
+    const LayoutCase& c = GetParam();
+    set_avx2_enabled(c.avx2);
+    layout_ = {c.channels, c.inner};
+    n_ = c.outer * c.channels * c.inner;
+    std::mt19937 rng(42);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    x_.resize(n_);
+    g_.resize(n_);
+    for (auto& v : x_) v = normal(rng);
+    for (auto& v : g_) v = normal(rng);
+    // Exact ties, signed zeros, far values and NaN exercise every branch.
+    const float specials[] = {0.5f, -0.5f, 2.5f, -0.0f, 0.0f, 1e9f, -1e9f, std::numeric_limits<float>::quiet_NaN()};
+    for (int64_t i = 0; i < n_; i += 7) x_[i] = specials[(i / 7) % 8] * (1.0f + static_cast<float>(i % 3));
+    for (int64_t ch = 0; ch < c.channels; ++ch) {
+      const float lo = -0.5f - 0.25f * static_cast<float>(ch % 5);
+      const float hi = 1.0f + 0.5f * static_cast<float>(ch % 3);
+      lo_.push_back(lo);
+      hi_.push_back(hi);
+      delta_.push_back((hi - lo) / 255.0f);
+      offset_.push_back(std::round(lo / delta_.back()));
+      inv_delta_.push_back(1.0f / delta_.back());
+      shift_.push_back(ch % 2 == 0 ? 128.0f : 0.0f);
+    }
+  }
+  void TearDown() override { set_avx2_enabled(true); }
+
+  int64_t channel(int64_t i) const { return (i / layout_.inner) % layout_.channels; }
+  StaticGrid static_grid() const { return {lo_.data(), hi_.data(), delta_.data(), offset_.data()}; }
+  LearnedGrid learned_grid(bool multiply) const {
+    return {delta_.data(), inv_delta_.data(), offset_.data(), 255.0f, multiply};
+  }
+  // Runs fn over [0, n) split at awkward points, so every chunk boundary is covered.
+  template <typename Fn>
+  void split(const Fn& fn) const {
+    const int64_t cut1 = n_ / 3 + 1, cut2 = std::max(cut1, n_ - 5);
+    fn(0, std::min(cut1, n_));
+    fn(std::min(cut1, n_), cut2);
+    fn(cut2, n_);
+  }
+
+  ChannelLayout layout_;
+  int64_t n_ = 0;
+  std::vector<float> x_, g_, lo_, hi_, delta_, offset_, inv_delta_, shift_;
+};
+
+TEST_P(FakeQuantCpuTest, StaticForwardIsBitExact) {
+  std::vector<float> y(n_);
+  split([&](int64_t b, int64_t e) { static_forward(x_.data(), y.data(), b, e, layout_, static_grid()); });
+  for (int64_t i = 0; i < n_; ++i) {
+    const int64_t c = channel(i);
+    ASSERT_TRUE(same_bits(y[i], static_qdq(x_[i], lo_[c], hi_[c], delta_[c], offset_[c]))) << "element " << i;
+  }
+}
+
+TEST_P(FakeQuantCpuTest, StaticCodesAreBitExact) {
+  std::vector<float> y(n_);
+  split([&](int64_t b, int64_t e) { static_codes(x_.data(), y.data(), b, e, layout_, static_grid(), shift_.data()); });
+  for (int64_t i = 0; i < n_; ++i) {
+    const int64_t c = channel(i);
+    ASSERT_TRUE(same_bits(y[i], static_code(x_[i], lo_[c], hi_[c], delta_[c], offset_[c]) - shift_[c])) << i;
+  }
+}
+
+TEST_P(FakeQuantCpuTest, SteBackwardIsTheMask) {
+  std::vector<float> gi(n_);
+  split([&](int64_t b, int64_t e) {
+    static_ste_backward(x_.data(), g_.data(), gi.data(), b, e, layout_, lo_.data(), hi_.data());
+  });
+  for (int64_t i = 0; i < n_; ++i) {
+    const int64_t c = channel(i);
+    const bool inside = x_[i] >= lo_[c] && x_[i] <= hi_[c];
+    ASSERT_TRUE(same_bits(gi[i], g_[i] * (inside ? 1.0f : 0.0f))) << i;
+  }
+}
+
+TEST_P(FakeQuantCpuTest, LearnedForwardIsBitExactInBothScaleModes) {
+  for (bool multiply : {false, true}) {
+    std::vector<float> y(n_);
+    split([&](int64_t b, int64_t e) { learned_forward(x_.data(), y.data(), b, e, layout_, learned_grid(multiply)); });
+    for (int64_t i = 0; i < n_; ++i) {
+      const int64_t c = channel(i);
+      const LearnedElement ref = learned_element(x_[i], delta_[c], inv_delta_[c], offset_[c], 255.0f, multiply);
+      ASSERT_TRUE(same_bits(y[i], ref.y)) << "element " << i << " multiply " << multiply;
+    }
+  }
+}
+
+TEST_P(FakeQuantCpuTest, LearnedBackwardGradInputExactAndSumsMatchDoubleReference) {
+  // NaN inputs would poison the sums: use finite inputs here.
+  for (auto& v : x_) {
+    if (std::isnan(v)) v = 0.25f;
+  }
+  for (bool offset_in_sum : {true, false}) {
+    std::vector<float> gi(n_);
+    std::vector<double> s(layout_.channels, 0.0), z(layout_.channels, 0.0);
+    split([&](int64_t b, int64_t e) {
+      learned_backward(x_.data(), g_.data(), gi.data(), b, e, layout_, learned_grid(false), offset_in_sum, s.data(),
+                       z.data());
+    });
+    std::vector<double> s_ref(layout_.channels, 0.0), z_ref(layout_.channels, 0.0), abs_ref(layout_.channels, 0.0);
+    for (int64_t i = 0; i < n_; ++i) {
+      const int64_t c = channel(i);
+      const LearnedElement e = learned_element(x_[i], delta_[c], inv_delta_[c], offset_[c], 255.0f, false);
+      ASSERT_TRUE(same_bits(gi[i], g_[i] * e.k)) << i;
+      const double term = (static_cast<double>(e.q) + (offset_in_sum ? offset_[c] : 0.0f) - e.k * static_cast<double>(e.t)) * g_[i];
+      s_ref[c] += term;
+      abs_ref[c] += std::fabs(term) + std::fabs(g_[i]);
+      z_ref[c] += (1.0 - e.k) * g_[i];
+    }
+    for (int64_t c = 0; c < layout_.channels; ++c) {
+      EXPECT_NEAR(s[c], s_ref[c], 1e-12 * abs_ref[c] + 1e-300) << "channel " << c;
+      EXPECT_NEAR(z[c], z_ref[c], 1e-12 * abs_ref[c] + 1e-300) << "channel " << c;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, FakeQuantCpuTest,
+                         testing::Values(LayoutCase{1, 1, 1, true}, LayoutCase{1, 1, 1000, true},
+                                         LayoutCase{1, 1, 1000, false}, LayoutCase{3, 5, 37, true},
+                                         LayoutCase{3, 5, 37, false}, LayoutCase{4, 19, 1, true},
+                                         LayoutCase{4, 19, 1, false}, LayoutCase{2, 3, 3, true},
+                                         LayoutCase{7, 16, 1, true}, LayoutCase{1, 8, 64, true}),
+                         case_name);
+
+TEST(FakeQuantCpuEdgeTest, Quirk3OutOfGridCode256) {
+  // min = −126.5, max = 128.5 → Δ = 1, o = −127; x = 128.5 → t = 255.5 → 256.
+  const float lo = -126.5f, hi = 128.5f, delta = 1.0f, offset = -127.0f, shift = 0.0f;
+  const StaticGrid grid{&lo, &hi, &delta, &offset};
+  std::vector<float> x(20, 128.5f), y(20);
+  static_codes(x.data(), y.data(), 0, 20, {}, grid, &shift);
+  for (float v : y) EXPECT_EQ(v, 256.0f);
+  static_forward(x.data(), y.data(), 0, 20, {}, grid);
+  for (float v : y) EXPECT_EQ(v, 129.0f);
+}
+
+TEST(FakeQuantCpuEdgeTest, EmptyRangeTouchesNothing) {
+  const float one = 1.0f, zero = 0.0f;
+  const StaticGrid grid{&zero, &one, &one, &zero};
+  static_forward(nullptr, nullptr, 0, 0, {}, grid);
+  double s = 0.0, z = 0.0;
+  learned_backward(nullptr, nullptr, nullptr, 0, 0, {}, LearnedGrid{&one, &one, &zero, 255.0f, false}, true, &s, &z);
+  EXPECT_EQ(s, 0.0);
+  EXPECT_EQ(z, 0.0);
+}
+
+}  // namespace
+}  // namespace qsim::kernels::cpu

@@ -1,0 +1,116 @@
+#include "qsim/quant/quantizer_node.hpp"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "qsim/error.hpp"
+#include "qsim/quant/fake_quant.hpp"
+#include "qsim/quant/range_learning.hpp"
+#include "support/expect_error.hpp"
+
+namespace qsim::quant {
+namespace {
+
+TEST(QuantizerNodeTest, DisabledByDefaultReturnsInputItself) {
+  QuantizerNode q;
+  const torch::Tensor x = torch::randn({4});
+  EXPECT_FALSE(q->enabled());
+  EXPECT_TRUE(q->forward(x).is_same(x));
+}
+
+TEST(QuantizerNodeTest, IntegerAndBoolInputsPassThrough) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  q->set_encoding(make_encoding(-1, 1, 8, Symmetry::asymmetric));
+  const torch::Tensor ids = torch::arange(5);
+  EXPECT_TRUE(q->forward(ids).is_same(ids));
+  const torch::Tensor mask = torch::ones({3}, torch::kBool);
+  EXPECT_TRUE(q->forward(mask).is_same(mask));
+}
+
+TEST(QuantizerNodeTest, CalibrationWithoutEncodingObservesAndReturnsInput) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  int calls = 0;
+  q->set_observer([&](const torch::Tensor&) { ++calls; });
+  const torch::Tensor x = torch::randn({4});
+  EXPECT_TRUE(q->forward(x).is_same(x));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(QuantizerNodeTest, StaticGridUsesEncoding) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  const Encoding e = make_encoding(-1, 2, 8, Symmetry::asymmetric);
+  q->set_encoding(e);
+  const torch::Tensor x = torch::randn({100});
+  EXPECT_TRUE(torch::equal(q->forward(x), fake_quantize_static(x, e)));
+  EXPECT_EQ(q->encoding(), e);
+}
+
+TEST(QuantizerNodeTest, PerChannelStaticGrid) {
+  QuantizerNode q(QuantizerOptions(8).channel_axis(0).enabled(true));
+  std::vector<Encoding> encs{make_encoding(-1, 1, 8, Symmetry::symmetric), make_encoding(-2, 3, 8, Symmetry::symmetric)};
+  q->set_encodings(encs);
+  const torch::Tensor x = torch::randn({2, 7});
+  EXPECT_TRUE(torch::equal(q->forward(x), fake_quantize_static(x, encs, 0)));
+  QSIM_EXPECT_THROW_MSG(q->encoding(), ConfigError, {"per-channel"});
+}
+
+TEST(QuantizerNodeTest, RejectsBitwidthMismatch) {
+  QuantizerNode q(QuantizerOptions(8));
+  QSIM_EXPECT_THROW_MSG(q->set_encoding(make_encoding(-1, 1, 4, Symmetry::asymmetric)), ConfigError,
+                        {"bitwidth 4", "bitwidth 8"});
+}
+
+TEST(QuantizerNodeTest, LearnedGridGatesAndLearns) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  q->set_encoding(Encoding{8, 0.5, 2.0, 0, 0});  // not containing 0: gating fixes it
+  q->switch_to_learned_grid();
+  ASSERT_TRUE(q->encoding_min.defined());
+  EXPECT_EQ(q->named_parameters().size(), 2u);
+  const torch::Tensor x = torch::randn({64}).set_requires_grad(true);
+  const torch::Tensor y = q->forward(x);
+  EXPECT_EQ(q->encoding_min.item<float>(), 0.0f);  // gated in place
+  const torch::Tensor expected =
+      range_learning_quantize(x.detach(), q->encoding_min.detach(), q->encoding_max.detach(), RangeLearningOptions{});
+  EXPECT_TRUE(torch::equal(y, expected));
+  y.sum().backward();
+  EXPECT_TRUE(q->encoding_max.grad().defined());
+  EXPECT_TRUE(x.grad().defined());
+}
+
+TEST(QuantizerNodeTest, CloneKeepsLearnedRange) {
+  QuantizerNode q(QuantizerOptions(8).channel_axis(0).enabled(true));
+  q->set_encodings({make_encoding(-1, 1, 8, Symmetry::asymmetric), make_encoding(-2, 1, 8, Symmetry::asymmetric)});
+  q->switch_to_learned_grid();
+  auto copy = std::dynamic_pointer_cast<QuantizerNodeImpl>(q->clone());
+  ASSERT_TRUE(copy);
+  EXPECT_TRUE(torch::equal(copy->encoding_min, q->encoding_min));
+  EXPECT_FALSE(copy->encoding_min.is_same(q->encoding_min));
+  const torch::Tensor x = torch::randn({2, 5});
+  EXPECT_TRUE(torch::equal(copy->forward(x), q->forward(x)));
+}
+
+TEST(QuantizerNodeTest, SwitchBackToStaticUsesLearnedMinMax) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  q->set_encoding(make_encoding(-1, 1, 8, Symmetry::asymmetric));
+  q->switch_to_learned_grid();
+  q->switch_to_static_grid();
+  EXPECT_EQ(q->options.grid(), Grid::static_grid);
+  EXPECT_EQ(q->encoding().min, static_cast<double>(static_cast<float>(make_encoding(-1, 1, 8, Symmetry::asymmetric).min)));
+  const torch::Tensor x = torch::randn({10});
+  EXPECT_TRUE(torch::equal(q->forward(x), fake_quantize_static(x, q->encodings())));
+}
+
+TEST(QuantizerNodeTest, RegisteredAsSubmoduleHasPathName) {
+  struct Block : torch::nn::Module {
+    Block() { output_quantizer = register_module("output_quantizer", QuantizerNode(QuantizerOptions(8))); }
+    QuantizerNode output_quantizer{nullptr};
+  };
+  auto b = std::make_shared<Block>();
+  bool found = false;
+  for (const auto& item : b->named_modules()) found |= item.key() == "output_quantizer";
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace qsim::quant
