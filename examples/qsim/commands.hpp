@@ -9,5 +9,6 @@
 namespace qsim::cli {
 
 void add_version_command(CLI::App& app);
+void add_qdq_command(CLI::App& app);
 
 }  // namespace qsim::cli
