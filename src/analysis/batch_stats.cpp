@@ -1,0 +1,87 @@
+#include "analysis/batch_stats.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <ATen/Parallel.h>
+
+#include "kernels/cpu/histogram.hpp"
+
+namespace qsim::analysis::detail {
+namespace {
+
+// Below this many values per chunk, threads cost more than they save.
+constexpr int64_t kGrain = int64_t{1} << 15;
+
+struct Chunks {
+  int64_t count;
+  int64_t size;
+};
+
+Chunks split(int64_t n) {
+  const int64_t most = std::max<int64_t>(1, (n + kGrain - 1) / kGrain);
+  const int64_t count = std::min<int64_t>(most, std::max(1, at::get_num_threads()));
+  return {count, (n + count - 1) / count};
+}
+
+// Runs body(chunk, begin, end) for every chunk, in parallel when there are several.
+template <typename Body>
+void for_each_chunk(int64_t n, const Chunks& chunks, Body&& body) {
+  auto run = [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      const int64_t begin = c * chunks.size;
+      body(c, begin, std::min(n, begin + chunks.size));
+    }
+  };
+  if (chunks.count == 1) {
+    run(0, 1);
+  } else {
+    at::parallel_for(0, chunks.count, 1, run);
+  }
+}
+
+template <typename Bin>
+bool parallel_histogram(int64_t n, BucketCounts& counts, Bin&& bin) {
+  const Chunks chunks = split(n);
+  std::vector<BucketCounts> partial(static_cast<size_t>(chunks.count));
+  std::vector<char> finite(static_cast<size_t>(chunks.count), 1);
+  for_each_chunk(n, chunks, [&](int64_t c, int64_t begin, int64_t end) {
+    BucketCounts& p = partial[static_cast<size_t>(c)];
+    p.fill(0);
+    finite[static_cast<size_t>(c)] = bin(begin, end, p.data()) ? 1 : 0;
+  });
+  bool all_finite = true;
+  for (int64_t c = 0; c < chunks.count; ++c) {
+    const BucketCounts& p = partial[static_cast<size_t>(c)];
+    for (int b = 0; b < kBuckets; ++b) counts[static_cast<size_t>(b)] += p[static_cast<size_t>(b)];
+    all_finite = all_finite && finite[static_cast<size_t>(c)] != 0;
+  }
+  return all_finite;
+}
+
+}  // namespace
+
+kernels::cpu::MinMax batch_minmax(const float* data, int64_t n) {
+  const Chunks chunks = split(n);
+  std::vector<kernels::cpu::MinMax> partial(static_cast<size_t>(chunks.count), kernels::cpu::empty_minmax());
+  for_each_chunk(n, chunks, [&](int64_t c, int64_t begin, int64_t end) {
+    partial[static_cast<size_t>(c)] = kernels::cpu::minmax(data + begin, end - begin);
+  });
+  kernels::cpu::MinMax result = kernels::cpu::empty_minmax();
+  for (const auto& p : partial) result = kernels::cpu::merge(result, p);
+  return result;
+}
+
+bool batch_histogram_rounded(const float* data, int64_t n, float width, float offset, BucketCounts& counts) {
+  return parallel_histogram(n, counts, [&](int64_t begin, int64_t end, int64_t* out) {
+    return kernels::cpu::histogram_rounded(data + begin, end - begin, width, offset, out, kBuckets);
+  });
+}
+
+bool batch_histogram_truncated(const float* data, int64_t n, float min, float width, BucketCounts& counts) {
+  return parallel_histogram(n, counts, [&](int64_t begin, int64_t end, int64_t* out) {
+    return kernels::cpu::histogram_truncated(data + begin, end - begin, min, width, out, kBuckets);
+  });
+}
+
+}  // namespace qsim::analysis::detail
