@@ -1,0 +1,91 @@
+#pragma once
+
+// Two-input ops as modules, as in AIMET's aimet_torch.elementwise_ops: Add, Sub, Mul,
+// Div (x / y; a constant divisor is a 0-d tensor) and MatMul. Being modules gives
+// them quantizer slots: input_quantizers.0, input_quantizers.1 and output_quantizer.
+// The same op written functionally (`a + b`) has no slot of its own, exactly as in
+// AIMET, so a model picks module or functional per call site.
+//
+// BERT's attention "mask_add" is an Add (AIMET's class is elementwise_ops.Add): its
+// input 1 is the int64 zoo mask, which its quantizer passes through untouched and
+// at::add promotes to float.
+
+#include <ostream>
+#include <string_view>
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "qsim/nn/quantizable.hpp"
+
+namespace qsim::nn {
+namespace detail {
+
+/// The shared body: Derived supplies `kName`, `kOpType` and `static apply(a, b)`.
+template <typename Derived>
+class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
+ public:
+  void reset() override { register_activation_quantizers(*this, 2); }
+  void pretty_print(std::ostream& stream) const override { stream << "qsim::nn::" << Derived::kName << "()"; }
+  std::string_view op_type() const override { return Derived::kOpType; }
+
+  /// Quantizes both inputs (no-ops while disabled), applies the op, quantizes the result.
+  torch::Tensor forward(const torch::Tensor& a, const torch::Tensor& b) {
+    return this->output_quantizer(Derived::apply(quantize_input(0, a), quantize_input(1, b)));
+  }
+};
+
+}  // namespace detail
+
+/// a + b with broadcasting and type promotion. Example: `Add add; auto y = add(a, b);`
+class AddImpl : public detail::BinaryOpImpl<AddImpl> {
+ public:
+  AddImpl() { reset(); }
+  static constexpr std::string_view kName = "Add";
+  static constexpr std::string_view kOpType = "Add";
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::add(a, b); }
+};
+TORCH_MODULE(Add);
+
+/// a − b. Example: `Sub sub; auto y = sub(a, b);`
+class SubImpl : public detail::BinaryOpImpl<SubImpl> {
+ public:
+  SubImpl() { reset(); }
+  static constexpr std::string_view kName = "Sub";
+  static constexpr std::string_view kOpType = "Sub";
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::sub(a, b); }
+};
+TORCH_MODULE(Sub);
+
+/// a · b elementwise. Example: `Mul mul; auto y = mul(a, b);`
+class MulImpl : public detail::BinaryOpImpl<MulImpl> {
+ public:
+  MulImpl() { reset(); }
+  static constexpr std::string_view kName = "Mul";
+  static constexpr std::string_view kOpType = "Mul";
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::mul(a, b); }
+};
+TORCH_MODULE(Mul);
+
+/// a / b (true division). Example: `Div div; auto y = div(scores, torch::scalar_tensor(8.0));`
+class DivImpl : public detail::BinaryOpImpl<DivImpl> {
+ public:
+  DivImpl() { reset(); }
+  static constexpr std::string_view kName = "Div";
+  static constexpr std::string_view kOpType = "Div";
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::div(a, b); }
+};
+TORCH_MODULE(Div);
+
+/// torch.matmul(a, b) (batched). Example: `MatMul matmul; auto scores = matmul(q, k_t);`
+class MatMulImpl : public detail::BinaryOpImpl<MatMulImpl> {
+ public:
+  MatMulImpl() { reset(); }
+  static constexpr std::string_view kName = "MatMul";
+  static constexpr std::string_view kOpType = "MatMul";
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::matmul(a, b); }
+};
+TORCH_MODULE(MatMul);
+
+}  // namespace qsim::nn

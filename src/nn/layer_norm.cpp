@@ -1,0 +1,46 @@
+#include "qsim/nn/layer_norm.hpp"
+
+#include <ostream>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "detail/check.hpp"
+
+namespace qsim::nn {
+
+LayerNormOptions::LayerNormOptions(std::vector<int64_t> normalized_shape)
+    : normalized_shape_(std::move(normalized_shape)) {}
+
+LayerNormImpl::LayerNormImpl(const LayerNormOptions& options_) : options(options_) { reset(); }
+
+void LayerNormImpl::reset() {
+  const auto& shape = options.normalized_shape();
+  bool positive = !shape.empty();
+  for (int64_t size : shape) positive = positive && size > 0;
+  QSIM_CHECK(positive, ConfigError, "layer_norm: normalized_shape must be non-empty and positive, got [{}]",
+             fmt::join(shape, ", "));
+  QSIM_CHECK(options.eps() > 0.0, ConfigError, "layer_norm: eps must be positive, got {}", options.eps());
+  register_activation_quantizers(*this, 1);
+  const bool affine = options.elementwise_affine();
+  weight = register_parameter("weight", affine ? torch::ones(shape) : torch::Tensor(), affine);
+  bias = register_parameter("bias", affine ? torch::zeros(shape) : torch::Tensor(), affine);
+  weight_quantizer = register_param_quantizer(*this, "weight");
+  bias_quantizer = register_param_quantizer(*this, "bias");
+}
+
+void LayerNormImpl::pretty_print(std::ostream& stream) const {
+  stream << "qsim::nn::LayerNorm([" << fmt::format("{}", fmt::join(options.normalized_shape(), ", "))
+         << "], eps=" << options.eps() << ", elementwise_affine=" << std::boolalpha
+         << options.elementwise_affine() << ")";
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
+  const torch::Tensor w = weight.defined() ? weight_quantizer(weight) : weight;
+  const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
+  return output_quantizer(at::layer_norm(quantize_input(0, input), options.normalized_shape(), w, b,
+                                         options.eps(), /*cudnn_enable=*/true));
+}
+
+}  // namespace qsim::nn
