@@ -95,7 +95,7 @@ void fake_quantize_static_out(const at::Tensor& x, const std::vector<Encoding>& 
 namespace detail {
 
 at::Tensor static_forward(const at::Tensor& x, const std::vector<Encoding>& encodings, std::optional<int64_t> axis) {
-  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kFloat).memory_format(at::MemoryFormat::Contiguous));
+  at::Tensor out = empty_output(x.sizes());
   fake_quantize_static_out(x, encodings, axis, out);
   return to_input_dtype(out, x);
 }
@@ -109,7 +109,7 @@ at::Tensor static_ste(const at::Tensor& y, const at::Tensor& grad, const std::ve
   const cpu::ChannelLayout layout = channel_layout(y, axis, static_cast<int64_t>(min.size()), what);
   const at::Tensor yf = float_contiguous(y);
   const at::Tensor gf = float_contiguous(grad);
-  at::Tensor gi = at::empty(yf.sizes(), yf.options());
+  at::Tensor gi = empty_output(yf.sizes());
   const float* yp = yf.data_ptr<float>();
   const float* gp = gf.data_ptr<float>();
   float* out = gi.data_ptr<float>();
@@ -139,7 +139,7 @@ at::Tensor quantize_static(const at::Tensor& x, const std::vector<Encoding>& enc
   const StaticArrays a = static_arrays(encodings, what);
   const std::vector<float> shift = code_shifts(encodings, a, symmetry);
   const at::Tensor in = detail::float_contiguous(x);
-  at::Tensor out = at::empty(in.sizes(), in.options());
+  at::Tensor out = detail::empty_output(in.sizes());
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
   const cpu::StaticGrid grid = a.grid();
@@ -179,7 +179,7 @@ at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& p
   const LearnedArrays a = learned_arrays(params, what);
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
   const at::Tensor in = detail::float_contiguous(x);
-  at::Tensor out = at::empty(in.sizes(), in.options());
+  at::Tensor out = detail::empty_output(in.sizes());
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
   const cpu::LearnedGrid grid = a.grid(params.steps, mode);
@@ -219,7 +219,7 @@ LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Te
   const int64_t chunks = n == 0 ? 0 : (n + chunk - 1) / chunk;
   std::vector<double> partial_s(static_cast<size_t>(chunks * channels), 0.0);
   std::vector<double> partial_z(partial_s.size(), 0.0);
-  at::Tensor gi = at::empty(xf.sizes(), xf.options());
+  at::Tensor gi = detail::empty_output(xf.sizes());
   const float* xp = xf.data_ptr<float>();
   const float* gp = gf.data_ptr<float>();
   float* gip = gi.data_ptr<float>();

@@ -2,6 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "detail/check.hpp"
 
 namespace qsim::quant::detail {
@@ -38,6 +42,18 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
   for (int64_t d = a + 1; d < dims; ++d) layout.inner *= x.size(d);
   if (layout.inner == 0) layout.inner = 1;
   return layout;
+}
+
+at::Tensor empty_output(at::IntArrayRef sizes) {
+  at::Tensor out = at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  const auto start = reinterpret_cast<uintptr_t>(out.data_ptr());
+  const uintptr_t first = (start + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t last = (start + out.nbytes()) & ~(kHugePage - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // hint; failure is fine
+#endif
+  return out;
 }
 
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input) {

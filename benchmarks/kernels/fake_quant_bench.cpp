@@ -1,0 +1,120 @@
+// Fake-quant throughput on 2 threads: qsim's static-grid forward (allocating and
+// into a preallocated output) and range-learning backward against ATen's own ops
+// and a plain copy_ into a preallocated tensor, at 1M and 16M floats. Bytes per
+// iteration count every tensor read and written, so GB/s compare directly.
+// Results and the command: docs/benchmarks.md ("fake quant").
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+
+#include "qsim/quant/fake_quant.hpp"
+#include "qsim/quant/range_learning.hpp"
+
+namespace {
+
+using qsim::quant::Encoding;
+
+constexpr int64_t kChannels = 256;
+const Encoding kEncoding{8, -2.0, 2.5, 0.0, 0.0};
+
+at::Tensor input(int64_t n) {
+  at::manual_seed(0);
+  return at::randn({n}) * 1.5;
+}
+
+void set_bytes(benchmark::State& state, int64_t tensors_touched) {
+  state.SetBytesProcessed(state.iterations() * state.range(0) * static_cast<int64_t>(sizeof(float)) * tensors_touched);
+}
+
+void BM_Copy(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  at::Tensor out = at::empty_like(x);
+  for (auto _ : state) {
+    out.copy_(x);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  set_bytes(state, 2);
+}
+
+void BM_AtenFakeQuant(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(at::fake_quantize_per_tensor_affine(x, 4.5 / 255, 113, 0, 255));
+  set_bytes(state, 2);
+}
+
+void BM_QsimFakeQuant(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(qsim::quant::fake_quantize_static(x, kEncoding));
+  set_bytes(state, 2);
+}
+
+void BM_QsimFakeQuantInto(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  at::Tensor out = at::empty_like(x);
+  const std::vector<Encoding> encodings{kEncoding};
+  for (auto _ : state) {
+    qsim::quant::fake_quantize_static_out(x, encodings, std::nullopt, out);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  set_bytes(state, 2);
+}
+
+void BM_AtenFakeQuantPerChannel(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0)).reshape({kChannels, -1});
+  const at::Tensor scale = at::linspace(0.01, 0.03, kChannels);
+  const at::Tensor zero_point = at::full({kChannels}, 100, at::kInt);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(at::fake_quantize_per_channel_affine(x, scale, zero_point, 0, 0, 255));
+  }
+  set_bytes(state, 2);
+}
+
+void BM_QsimFakeQuantPerChannel(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0)).reshape({kChannels, -1});
+  std::vector<Encoding> encodings;
+  for (int64_t c = 0; c < kChannels; ++c) encodings.push_back({8, -1.0 - 0.01 * c, 2.0 + 0.01 * c, 0.0, 0.0});
+  for (auto _ : state) benchmark::DoNotOptimize(qsim::quant::fake_quantize_static(x, encodings, 0));
+  set_bytes(state, 2);
+}
+
+void BM_AtenLearnableBackward(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  const at::Tensor g = input(state.range(0)) * 0.1;
+  const at::Tensor scale = at::tensor({4.5f / 255});
+  const at::Tensor zero_point = at::tensor({113.0f});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(at::_fake_quantize_learnable_per_tensor_affine_backward(g, x, scale, zero_point, 0, 255, 1.0));
+  }
+  set_bytes(state, 3);
+}
+
+void BM_QsimRangeLearningBackward(benchmark::State& state) {
+  const at::Tensor x = input(state.range(0));
+  const at::Tensor g = input(state.range(0)) * 0.1;
+  const at::Tensor min = at::tensor({-2.0f}), max = at::tensor({2.5f});
+  const qsim::quant::RangeLearningOptions options{};
+  for (auto _ : state) benchmark::DoNotOptimize(qsim::quant::range_learning_backward(x, g, min, max, options));
+  set_bytes(state, 3);
+}
+
+void sizes(benchmark::internal::Benchmark* b) { b->Arg(int64_t{1} << 20)->Arg(int64_t{1} << 24)->UseRealTime(); }
+
+BENCHMARK(BM_Copy)->Apply(sizes);
+BENCHMARK(BM_AtenFakeQuant)->Apply(sizes);
+BENCHMARK(BM_QsimFakeQuant)->Apply(sizes);
+BENCHMARK(BM_QsimFakeQuantInto)->Apply(sizes);
+BENCHMARK(BM_AtenFakeQuantPerChannel)->Apply(sizes);
+BENCHMARK(BM_QsimFakeQuantPerChannel)->Apply(sizes);
+BENCHMARK(BM_AtenLearnableBackward)->Apply(sizes);
+BENCHMARK(BM_QsimRangeLearningBackward)->Apply(sizes);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  at::set_num_threads(2);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
