@@ -1,0 +1,49 @@
+#pragma once
+
+// BertSelfAttention as in the model zoo (quantization-semantics.md §7.3):
+//   Q, K, V = query(h), key(h), value(h), split into heads
+//   scores  = matmul_1(Q, Kᵀ) / sqrt(head_size)         (the division is functional)
+//   scores  = mask_add(scores, key_mask)                (an nn::Add: 2 input slots)
+//   probs   = dropout(softmax(scores))
+//   context = matmul_2(probs, V), heads merged back to [B, L, H]
+// key_mask comes from AttentionMask::key_mask (float for hf/custom, int64 0/−6 for zoo).
+// The zoo's unused add/sub/div/mul modules are not created: they receive no data.
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "qsim/models/bert/bert_config.hpp"
+#include "qsim/nn/dropout.hpp"
+#include "qsim/nn/elementwise.hpp"
+#include "qsim/nn/linear.hpp"
+#include "qsim/nn/softmax.hpp"
+
+namespace qsim::models::bert {
+
+class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl> {
+ public:
+  explicit BertSelfAttentionImpl(const BertConfig& config);
+  void reset() override;
+
+  /// hidden: [B, L, H]; extended_mask: [B, 1, 1, L] from AttentionMask::extend.
+  /// When `probs` is given it receives the softmax output [B, A, L, L] (before dropout).
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
+                        torch::Tensor* probs = nullptr);
+
+  BertConfig config;
+  nn::Linear query{nullptr};
+  nn::Linear key{nullptr};
+  nn::Linear value{nullptr};
+  nn::MatMul matmul_1{nullptr};
+  nn::Add mask_add{nullptr};
+  nn::Softmax softmax{nullptr};
+  nn::Dropout dropout{nullptr};
+  nn::MatMul matmul_2{nullptr};
+
+ private:
+  torch::Tensor split_heads(const torch::Tensor& x) const;
+};
+TORCH_MODULE(BertSelfAttention);
+
+}  // namespace qsim::models::bert
