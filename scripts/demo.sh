@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/qsim-ccache}"
+# ccache: paths relative to the checkout, so every clone (CI's too) shares one cache.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 cmake --workflow --preset release
 ./build/release/examples/qsim/qsim version
