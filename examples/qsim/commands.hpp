@@ -12,5 +12,6 @@ void add_version_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_squad_eval_command(CLI::App& app);
 void add_qdq_command(CLI::App& app);
+void add_encode_command(CLI::App& app);
 
 }  // namespace qsim::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   qsim::cli::add_tokenize_command(app);
   qsim::cli::add_squad_eval_command(app);
   qsim::cli::add_qdq_command(app);
+  qsim::cli::add_encode_command(app);
 
   try {
     app.parse(argc, argv);
