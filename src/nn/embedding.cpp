@@ -38,7 +38,9 @@ void EmbeddingImpl::pretty_print(std::ostream& stream) const {
 
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& indices) {
   const int64_t padding_idx = options.padding_idx().value_or(-1);
-  return output_quantizer(at::embedding(weight_quantizer(weight), quantize_input(0, indices), padding_idx));
+  const torch::Tensor ids = quantize_input(0, indices);  // inputs, then the weight
+  const torch::Tensor w = weight_quantizer(weight);
+  return output_quantizer(at::embedding(w, ids, padding_idx));
 }
 
 }  // namespace qsim::nn

@@ -37,10 +37,11 @@ void LayerNormImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
+  // One slot per statement: inputs, then parameters, then the output (AIMET's order).
+  const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight.defined() ? weight_quantizer(weight) : weight;
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return output_quantizer(at::layer_norm(quantize_input(0, input), options.normalized_shape(), w, b,
-                                         options.eps(), /*cudnn_enable=*/true));
+  return output_quantizer(at::layer_norm(x, options.normalized_shape(), w, b, options.eps(), /*cudnn_enable=*/true));
 }
 
 }  // namespace qsim::nn

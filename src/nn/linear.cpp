@@ -40,8 +40,11 @@ void LinearImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  // One slot per statement: inputs, then parameters, then the output (AIMET's order).
+  const torch::Tensor x = quantize_input(0, input);
+  const torch::Tensor w = weight_quantizer(weight);
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return output_quantizer(at::linear(quantize_input(0, input), weight_quantizer(weight), b));
+  return output_quantizer(at::linear(x, w, b));
 }
 
 }  // namespace qsim::nn

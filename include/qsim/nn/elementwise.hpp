@@ -32,7 +32,9 @@ class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
 
   /// Quantizes both inputs (no-ops while disabled), applies the op, quantizes the result.
   torch::Tensor forward(const torch::Tensor& a, const torch::Tensor& b) {
-    return this->output_quantizer(Derived::apply(quantize_input(0, a), quantize_input(1, b)));
+    const torch::Tensor x = quantize_input(0, a);  // one statement each: input 0 first
+    const torch::Tensor y = quantize_input(1, b);
+    return this->output_quantizer(Derived::apply(x, y));
   }
 };
 
