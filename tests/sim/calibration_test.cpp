@@ -41,6 +41,15 @@ TEST_P(CalibrationTest, EachQuantizerGetsItsAnalyzersEncoding) {
   model->eval();
 
   const analysis::AnalyzerKind kind = activation_analyzer(GetParam());
+  // Static grid: the encoding itself; learned grid: f32 of its min/max (§5.1).
+  const auto expect_encoding = [](const QuantizerSlot& s, const quant::Encoding& expected) {
+    if (s.node->options.grid() == quant::Grid::learned_grid) {
+      EXPECT_EQ(s.node->encoding_min.item<float>(), static_cast<float>(expected.min)) << s.name;
+      EXPECT_EQ(s.node->encoding_max.item<float>(), static_cast<float>(expected.max)) << s.name;
+    } else {
+      EXPECT_EQ(s.node->encoding(), expected) << s.name;
+    }
+  };
   std::size_t checked = 0;
   for (const QuantizerSlot& s : sim.quantizers()) {
     const quant::QuantizerOptions& o = s.node->options;
@@ -49,7 +58,7 @@ TEST_P(CalibrationTest, EachQuantizerGetsItsAnalyzersEncoding) {
       const torch::Tensor w = *model->named_parameters().find(s.tensor_name());
       auto analyzer = analysis::make_analyzer(kind);
       analyzer->update_stats(w);
-      EXPECT_EQ(s.node->encoding(), analyzer->compute_encoding(o.bitwidth(), o.symmetry())) << s.name;
+      expect_encoding(s, analyzer->compute_encoding(o.bitwidth(), o.symmetry()));
       ++checked;
       continue;
     }
@@ -62,7 +71,7 @@ TEST_P(CalibrationTest, EachQuantizerGetsItsAnalyzersEncoding) {
     auto analyzer = analysis::make_analyzer(kind);
     for (const torch::Tensor& x : it->second) analyzer->update_stats(x);
     EXPECT_EQ(it->second.size(), 2u) << s.name;
-    EXPECT_EQ(s.node->encoding(), analyzer->compute_encoding(o.bitwidth(), o.symmetry())) << s.name;
+    expect_encoding(s, analyzer->compute_encoding(o.bitwidth(), o.symmetry()));
     if (kind == analysis::AnalyzerKind::tf) {
       // TF is min/max of everything seen, widened to contain 0 (§3.1).
       double lo = 0.0, hi = 0.0;
@@ -70,7 +79,7 @@ TEST_P(CalibrationTest, EachQuantizerGetsItsAnalyzersEncoding) {
         lo = std::min(lo, static_cast<double>(x.min().item<float>()));
         hi = std::max(hi, static_cast<double>(x.max().item<float>()));
       }
-      EXPECT_EQ(s.node->encoding(), quant::make_tf_encoding(lo, hi, o.bitwidth(), o.symmetry())) << s.name;
+      expect_encoding(s, quant::make_tf_encoding(lo, hi, o.bitwidth(), o.symmetry()));
     }
     ++checked;
   }

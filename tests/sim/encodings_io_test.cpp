@@ -191,7 +191,8 @@ TEST_F(BadEncodingsTest, RejectsPerTensorEncodingsForPerChannelQuantizers) {
 
 TEST(QuantizedCheckpointTest, MissingFilesAreIoErrors) {
   const fs::path dir = temp_dir("missing");
-  QSIM_EXPECT_THROW_MSG(load_quantized_bert(dir.string()), IoError, {dir.string()});
+  const std::string path = dir.string();
+  QSIM_EXPECT_THROW_MSG(load_quantized_bert(path), IoError, {path.c_str()});
   fs::remove_all(dir);
 }
 

@@ -68,6 +68,10 @@ inline models::bert::BertForTask random_bert(models::bert::BertHead head, int64_
   config.max_position_embeddings = 20;
   config.head = head;
   config.num_labels = num_labels;
+  for (int64_t i = 0; i < num_labels; ++i) {
+    config.id2label.push_back("LABEL_" + std::to_string(i));
+    config.label2id[config.id2label.back()] = i;
+  }
   config.attention_mask = models::bert::AttentionMask::zoo();
   torch::manual_seed(7);
   models::bert::BertForTask model(config);
