@@ -19,13 +19,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct ToolRun {
   int status;
   std::string out;
 };
 
 // Runs the tool with `args`, capturing stdout only (logs go to stderr, dropped).
-Run run_tool(const std::string& args) {
+ToolRun run_tool(const std::string& args) {
   const std::string command = std::string(QSIM_TOOL_PATH) + " " + args + " 2>/dev/null";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, ""};
@@ -73,7 +73,7 @@ void expect_entry(const nlohmann::json& entry, const quant::Encoding& e, const c
 TEST_F(EncodeCliTest, TfOverTwoBatchesPrintsOneEntry) {
   const std::string a = write("a.safetensors", {{"x", batch({-1.0f, 2.0f})}});
   const std::string b = write("b.safetensors", {{"other", batch({9.0f})}, {"x", batch({0.5f, 3.0f})}});
-  const Run r = run_tool("encode --input " + a + " --input " + b + ":x --analyzer tf --bitwidth 8 --scheme asymmetric");
+  const ToolRun r = run_tool("encode --input " + a + " --input " + b + ":x --analyzer tf --bitwidth 8 --scheme asymmetric");
   ASSERT_EQ(r.status, 0) << r.out;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   ASSERT_EQ(doc.size(), 1u);
@@ -93,7 +93,7 @@ TEST_F(EncodeCliTest, PerChannelPrintsOneEntryPerChannelInOrder) {
   at::manual_seed(4);
   const at::Tensor w = at::randn({3, 8});
   const std::string path = write("w.safetensors", {{"weight", w}});
-  const Run r = run_tool("encode --input " + path +
+  const ToolRun r = run_tool("encode --input " + path +
                          " --analyzer percentile --percentile 99 --bitwidth 4 --scheme symmetric --axis 1");
   ASSERT_EQ(r.status, 0) << r.out;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
@@ -110,7 +110,7 @@ TEST_F(EncodeCliTest, EveryAnalyzerAndScheme) {
   const std::string path = write("x.safetensors", {{"x", x}});
   for (const char* analyzer : {"tf", "tf_enhanced", "percentile", "mse", "entropy"}) {
     for (const char* scheme : {"asymmetric", "symmetric", "strict_symmetric", "unsigned_symmetric"}) {
-      const Run r = run_tool(fmt::format("encode --input {} --analyzer {} --bitwidth 8 --scheme {}", path, analyzer,
+      const ToolRun r = run_tool(fmt::format("encode --input {} --analyzer {} --bitwidth 8 --scheme {}", path, analyzer,
                                          scheme));
       ASSERT_EQ(r.status, 0) << analyzer << " " << scheme;
       const quant::Encoding e =
@@ -131,12 +131,12 @@ TEST_F(EncodeCliTest, BadFlagsExitWithConfigErrorAndNoStdout) {
         base + " --analyzer percentile --percentile 0 --bitwidth 8 --scheme asymmetric",
         "encode --input " + (dir_ / "missing.safetensors").string() + " --analyzer tf --bitwidth 8 --scheme asymmetric",
         base + ":nope --analyzer tf --bitwidth 8 --scheme asymmetric"}) {
-    const Run r = run_tool(args);
+    const ToolRun r = run_tool(args);
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_EQ(r.out, "") << args;
   }
   // a shape error (axis out of range) is a ValueError: exit 1
-  const Run r = run_tool(base + " --analyzer tf --bitwidth 8 --scheme asymmetric --axis 1");
+  const ToolRun r = run_tool(base + " --analyzer tf --bitwidth 8 --scheme asymmetric --axis 1");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
 }
