@@ -9,6 +9,7 @@
 namespace qsim::cli {
 
 void add_version_command(CLI::App& app);
+void add_forward_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_squad_eval_command(CLI::App& app);
 void add_qdq_command(CLI::App& app);

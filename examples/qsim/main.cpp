@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   CLI::App app{"qsim: quantization simulation tools"};
   app.require_subcommand(1);
   qsim::cli::add_version_command(app);
+  qsim::cli::add_forward_command(app);
   qsim::cli::add_tokenize_command(app);
   qsim::cli::add_squad_eval_command(app);
   qsim::cli::add_qdq_command(app);
