@@ -25,6 +25,8 @@ struct Fixture {
     torch::manual_seed(0);
     BertConfig config;  // BERT-base sizes
     config.head = qsim::models::bert::BertHead::sequence_classification;
+    config.id2label = {"LABEL_0", "LABEL_1"};
+    config.label2id = {{"LABEL_0", 0}, {"LABEL_1", 1}};
     config.attention_mask = qsim::models::bert::AttentionMask::zoo();
     model = BertForTask(config);
     model->eval();
