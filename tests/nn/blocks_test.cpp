@@ -1,0 +1,125 @@
+// Each block, with its slots disabled, computes exactly the plain ATen op.
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "qsim/nn/dropout.hpp"
+#include "qsim/nn/elementwise.hpp"
+#include "qsim/nn/embedding.hpp"
+#include "qsim/nn/gelu.hpp"
+#include "qsim/nn/layer_norm.hpp"
+#include "qsim/nn/linear.hpp"
+#include "qsim/nn/softmax.hpp"
+#include "qsim/nn/tanh.hpp"
+#include "qsim/error.hpp"
+#include "support/expect_error.hpp"
+
+namespace {
+
+using namespace qsim;
+
+TEST(LinearTest, MatchesAtenLinearWithAndWithoutBias) {
+  torch::manual_seed(1);
+  nn::Linear with_bias(5, 3);
+  nn::Linear no_bias(nn::LinearOptions(5, 3).bias(false));
+  const torch::Tensor x = torch::randn({2, 7, 5});
+  EXPECT_TRUE(torch::equal(with_bias(x), at::linear(x, with_bias->weight, with_bias->bias)));
+  EXPECT_FALSE(no_bias->bias.defined());
+  EXPECT_TRUE(torch::equal(no_bias(x), at::linear(x, no_bias->weight)));
+  EXPECT_EQ(with_bias->weight.sizes(), (std::vector<int64_t>{3, 5}));
+}
+
+TEST(LinearTest, GradientsReachWeights) {
+  nn::Linear linear(3, 2);
+  linear(torch::randn({4, 3})).sum().backward();
+  ASSERT_TRUE(linear->weight.grad().defined());
+  EXPECT_GT(linear->weight.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(LinearTest, RejectsNonPositiveFeatures) {
+  QSIM_EXPECT_THROW_MSG(nn::Linear(0, 3), ConfigError, {"linear", "in=0"});
+}
+
+TEST(EmbeddingTest, LooksUpRowsAndZeroesThePaddingRow) {
+  nn::Embedding embedding(nn::EmbeddingOptions(6, 4).padding_idx(0));
+  EXPECT_TRUE(torch::equal(embedding->weight[0], torch::zeros({4})));
+  const torch::Tensor ids = torch::tensor({{1, 5}, {0, 2}}, torch::kLong);
+  const torch::Tensor out = embedding(ids);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 2, 4}));
+  EXPECT_TRUE(torch::equal(out[0][1], embedding->weight[5]));
+  QSIM_EXPECT_THROW_MSG(nn::Embedding(nn::EmbeddingOptions(6, 4).padding_idx(6)), ConfigError,
+                        {"padding_idx", "[0, 6)", "6"});
+}
+
+TEST(LayerNormTest, MatchesAtenLayerNormWithEps) {
+  nn::LayerNorm norm(nn::LayerNormOptions({8}).eps(1e-12));
+  torch::NoGradGuard no_grad;
+  norm->weight.uniform_(0.5, 1.5);
+  norm->bias.normal_();
+  const torch::Tensor x = torch::randn({3, 8});
+  EXPECT_TRUE(torch::equal(norm(x), at::layer_norm(x, {8}, norm->weight, norm->bias, 1e-12)));
+  QSIM_EXPECT_THROW_MSG(nn::LayerNorm(nn::LayerNormOptions({8}).eps(0.0)), ConfigError, {"eps", "positive"});
+}
+
+TEST(GELUTest, IsTheExactErfForm) {
+  const torch::Tensor x = torch::linspace(-6.0, 6.0, 1001, torch::kDouble);
+  const torch::Tensor expected = x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0)));
+  nn::GELU gelu;
+  const torch::Tensor got = gelu(x.to(torch::kFloat)).to(torch::kDouble);
+  EXPECT_LE((got - expected).abs().max().item<double>(), 1e-6);
+  // The tanh approximation differs by more than that somewhere in the range.
+  const torch::Tensor approx = at::gelu(x, "tanh");
+  EXPECT_GT((approx - expected).abs().max().item<double>(), 1e-4);
+}
+
+TEST(SoftmaxTest, NormalisesAlongItsDim) {
+  nn::Softmax softmax(-1);
+  const torch::Tensor x = torch::randn({2, 3, 5});
+  EXPECT_TRUE(torch::equal(softmax(x), at::softmax(x, -1)));
+  EXPECT_TRUE(torch::allclose(softmax(x).sum(-1), torch::ones({2, 3})));
+}
+
+TEST(TanhTest, MatchesAtenTanh) {
+  nn::Tanh tanh;
+  const torch::Tensor x = torch::randn({10});
+  EXPECT_TRUE(torch::equal(tanh(x), at::tanh(x)));
+}
+
+TEST(DropoutTest, ActiveOnlyInTraining) {
+  nn::Dropout dropout(0.5);
+  const torch::Tensor x = torch::ones({1000});
+  dropout->train();
+  const torch::Tensor trained = dropout(x);
+  const double zeros = (trained == 0).sum().item<double>();
+  EXPECT_GT(zeros, 300.0);
+  EXPECT_LT(zeros, 700.0);
+  dropout->eval();
+  EXPECT_TRUE(torch::equal(dropout(x), x));
+  QSIM_EXPECT_THROW_MSG(nn::Dropout(1.0), ConfigError, {"dropout", "[0, 1)", "1"});
+}
+
+TEST(ElementwiseTest, BinaryOpsMatchAten) {
+  const torch::Tensor a = torch::randn({2, 3, 4});
+  const torch::Tensor b = torch::randn({2, 3, 4});
+  EXPECT_TRUE(torch::equal(nn::Add()(a, b), a + b));
+  EXPECT_TRUE(torch::equal(nn::Sub()(a, b), a - b));
+  EXPECT_TRUE(torch::equal(nn::Mul()(a, b), a * b));
+  EXPECT_TRUE(torch::equal(nn::Div()(a, torch::scalar_tensor(8.0)), a / 8.0));
+  EXPECT_TRUE(torch::equal(nn::MatMul()(a, b.transpose(-1, -2)), torch::matmul(a, b.transpose(-1, -2))));
+}
+
+TEST(ElementwiseTest, AddPromotesAnInt64MaskAndLeavesItUnquantized) {
+  nn::Add mask_add;
+  mask_add->input_quantizer(1)->set_enabled(true);
+  int observed = 0;
+  mask_add->input_quantizer(1)->set_observer([&observed](const torch::Tensor&) { ++observed; });
+  const torch::Tensor scores = torch::randn({2, 1, 3, 3});
+  const torch::Tensor mask = torch::tensor({0, 0, -6}, torch::kLong).view({1, 1, 1, 3});
+  const torch::Tensor out = mask_add(scores, mask);
+  EXPECT_EQ(out.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::equal(out, scores + mask));
+  EXPECT_EQ(observed, 0);
+}
+
+}  // namespace
