@@ -1,0 +1,237 @@
+// bert_eval: the AIMET model zoo's BERT evaluation with qsim. For one model card
+// (bert_w8a8_<task>) it evaluates the FP32 model and its W8A8 simulation on the
+// task's dev set, prints both next to the zoo's reference row and writes
+// results.json / results.md to --output_dir.
+//
+//   bert_eval --model_config bert_w8a8_rte --per_device_eval_batch_size 4
+//       --model_dir <fine-tuned HF checkpoint> --output_dir ./evaluation_result
+//
+// W8A8 comes from --quantized_model_dir (a qsim quantized checkpoint) or is made
+// here: calibration on --calibrate N train batches, then --qat_epochs E of range
+// learning. Exit codes: 0 ok, 2 bad flags / config / missing or corrupt files, 1 other.
+#include <exception>
+#include <filesystem>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "detail/check.hpp"
+#include "eval_model.hpp"
+#include "model_card.hpp"
+#include "qsim/error.hpp"
+#include "qsim/log.hpp"
+#include "qsim/models/bert/bert_checkpoint.hpp"
+#include "qsim/sim/quantized_checkpoint.hpp"
+#include "qsim/train/trainer.hpp"
+#include "results_table.hpp"
+#include "task_eval.hpp"
+
+namespace {
+
+using namespace qsim;
+
+struct EvalFlags {
+  std::string model_config;
+  std::string model_card_dir;
+  int64_t batch_size = 8;
+  std::string output_dir = "evaluation_result";
+  std::string model_dir;
+  std::string quantized_model_dir;
+  std::string save_quantized_model_dir;
+  std::string data_dir;
+  int64_t max_eval_samples = 0;
+  int threads = 0;
+  std::string device = "cpu";
+  int64_t calibrate = 16;
+  int64_t qat_epochs = 0;
+  int64_t qat_max_steps = 0;
+  int64_t max_train_samples = 0;
+  std::string attention_mask = "card";
+};
+
+using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
+
+torch::Device pick_device(const std::string& name) {
+  QSIM_CHECK(name == "cpu" || name == "cuda", ConfigError, "--device: expected cpu or cuda, got '{}'", name);
+  QSIM_CHECK(name == "cpu" || torch::cuda::is_available(), ConfigError,
+             "--device cuda: no CUDA device visible or LibTorch built without CUDA (use --device cpu)");
+  return torch::Device(name);
+}
+
+SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
+                         const text::Vocab& vocab, const train::PredictOptions& options, const char* label) {
+  SplitScores out;
+  for (const auto& split : splits) {
+    logger()->info("eval: {} on {} ({} inputs)", label, split.name, split.data.size());
+    out[split.name] = examples::evaluate_split(model, split, vocab, options);
+    logger()->info("eval: {} {}: {}", label, split.name, nlohmann::json(out[split.name]).dump());
+  }
+  return out;
+}
+
+// Calibration (and QAT) data: the train split, else the dev inputs with a warning.
+train::TaskDataset calibration_data(const examples::ModelCard& card, const EvalFlags& f, const std::string& data_dir,
+                                    const text::BertTokenizer& tokenizer,
+                                    const std::optional<tasks::LabelMap>& label2id,
+                                    const std::vector<examples::EvalSplit>& dev) {
+  try {
+    return examples::load_train_split(card, data_dir, tokenizer, label2id, f.max_train_samples);
+  } catch (const IoError& e) {
+    QSIM_CHECK(f.qat_epochs == 0 && f.qat_max_steps == 0, IoError, "--qat_epochs needs the train split: {}", e.what());
+    logger()->warn("calibration: no train split ({}); calibrating on the dev inputs instead", e.what());
+    return dev.front().data;
+  }
+}
+
+void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const train::TaskDataset& data,
+               const EvalFlags& f, torch::Device device) {
+  logger()->info("calibration: {} batches of {}", f.calibrate, f.batch_size);
+  quantsim.compute_encodings(
+      [&](torch::nn::Module&) { train::run_batches(model, data, f.batch_size, f.calibrate, device); });
+  if (f.qat_epochs > 0 || f.qat_max_steps > 0) {
+    quantsim.set_mode(sim::Mode::range_learning);
+    train::Trainer trainer(model, train::TrainOptions().epochs(std::max<int64_t>(1, f.qat_epochs)).max_steps(f.qat_max_steps));
+    trainer.train(data);
+  }
+  quantsim.set_mode(sim::Mode::quantized);
+}
+
+examples::ResultsTable make_table(const examples::ModelCard& card, const std::vector<examples::EvalSplit>& splits,
+                                  const SplitScores& fp32, const SplitScores& w8a8) {
+  examples::ResultsTable table;
+  examples::ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{"W8A8 (qsim)", {}};
+  for (const auto& split : splits) {
+    table.columns.push_back(examples::column_name(split.name, card.metric));
+    auto value = [&](const SplitScores& s) -> std::optional<double> {
+      const auto it = s.find(split.name);
+      return it == s.end() ? std::nullopt : std::optional<double>(examples::headline(card, it->second));
+    };
+    fp32_row.values.push_back(value(fp32));
+    w8a8_row.values.push_back(value(w8a8));
+  }
+  auto reference = [&](const char* key, const char* label) {
+    examples::ResultsRow row{label, {}};
+    const auto it = card.reference.find(key);
+    row.values.push_back(it == card.reference.end() ? std::nullopt : std::optional<double>(it->second));
+    return row;
+  };
+  table.rows = {fp32_row, w8a8_row, reference("fp32", "FP32 (zoo reference)"), reference("w8a8", "W8A8 (zoo reference)")};
+  return table;
+}
+
+int run(const EvalFlags& f) {
+  const examples::ModelCard card = examples::load_model_card(
+      f.model_config, f.model_card_dir.empty() ? examples::default_model_card_dir() : f.model_card_dir);
+  QSIM_CHECK(!f.model_dir.empty() || !f.quantized_model_dir.empty(), IoError,
+             "no checkpoint given for {}: pass --model_dir <Hugging Face checkpoint fine-tuned on {}> and/or "
+             "--quantized_model_dir <qsim quantized checkpoint>; {}",
+             card.name, card.task, card.checkpoint_hint);
+  QSIM_CHECK(f.batch_size > 0, ConfigError, "--per_device_eval_batch_size must be > 0, got {}", f.batch_size);
+  QSIM_CHECK(f.calibrate > 0, ConfigError, "--calibrate must be > 0 batches, got {}", f.calibrate);
+  if (f.threads > 0) at::set_num_threads(f.threads);
+  const torch::Device device = pick_device(f.device);
+  const auto mask = examples::resolve_mask(card, f.attention_mask);
+  const std::string data_dir = examples::resolve_data_dir(f.data_dir);
+
+  // The FP32 model: the HF checkpoint, else the quantized checkpoint's weights with every quantizer off.
+  std::optional<models::bert::BertForTask> model;
+  std::optional<sim::QuantizedBert> quantized;
+  if (!f.quantized_model_dir.empty()) {
+    quantized.emplace(sim::load_quantized_bert(f.quantized_model_dir));
+    examples::check_fits_task(quantized->model->config, card, f.quantized_model_dir + "/config.json");
+    if (f.attention_mask != "card") quantized->model->bert->set_attention_mask(mask);
+    quantized->model->to(device);
+  }
+  if (!f.model_dir.empty()) {
+    model.emplace(models::bert::load_pretrained(f.model_dir, mask));
+    examples::check_fits_task((*model)->config, card, f.model_dir + "/config.json");
+    (*model)->to(device);
+  }
+  const models::bert::BertConfig& config = model ? (*model)->config : quantized->model->config;
+  const std::string vocab_source = !f.model_dir.empty() ? f.model_dir : f.quantized_model_dir;
+  const auto tokenizer = text::BertTokenizer::from_file(examples::resolve_vocab(vocab_source, data_dir));
+  std::optional<tasks::LabelMap> label2id;
+  if (!config.label2id.empty()) label2id = config.label2id;
+  const auto splits = examples::load_dev_splits(card, data_dir, tokenizer, label2id, f.max_eval_samples);
+
+  train::PredictOptions predict;
+  predict.batch_size = f.batch_size;
+  predict.device = device;
+  predict.log_every = 50;
+  SplitScores fp32, w8a8;
+  if (model) {
+    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "FP32");
+  } else {
+    quantized->sim.set_mode(sim::Mode::fp32);
+    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "FP32");
+    quantized->sim.set_mode(sim::Mode::quantized);
+  }
+  if (quantized) {
+    quantized->sim.set_mode(sim::Mode::quantized);
+    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8");
+  } else {
+    sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), examples::card_sim_options(card));
+    make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
+    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8");
+    if (!f.save_quantized_model_dir.empty()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
+  }
+
+  const examples::ResultsTable table = make_table(card, splits, fp32, w8a8);
+  nlohmann::json settings = card.to_json();
+  settings["attention_mask_used"] = f.attention_mask == "card" ? card.attention_mask : f.attention_mask;
+  settings["per_device_eval_batch_size"] = f.batch_size;
+  settings["max_eval_samples"] = f.max_eval_samples;
+  settings["w8a8_source"] = quantized ? "quantized_model_dir" : "calibration";
+  settings["calibrate_batches"] = quantized ? 0 : f.calibrate;
+  settings["qat_epochs"] = quantized ? 0 : f.qat_epochs;
+  settings["device"] = f.device;
+  nlohmann::json headline = nlohmann::json::object();
+  for (const auto& split : splits)
+    headline[split.name] = {{"fp32", examples::headline(card, fp32.at(split.name))},
+                            {"w8a8", examples::headline(card, w8a8.at(split.name))}};
+  const nlohmann::json json = {{"model_config", card.name}, {"task", card.task},  {"metric", card.metric},
+                               {"fp32", fp32},              {"w8a8", w8a8},       {"headline", headline},
+                               {"reference", card.reference}, {"settings", settings}};
+  examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, "");
+  fmt::print("\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), f.output_dir, f.output_dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bert_eval: FP32 vs W8A8 (qsim QuantSim) on GLUE / SQuAD, next to the AIMET model zoo's numbers"};
+  EvalFlags f;
+  app.add_option("--model_config", f.model_config, "model card: bert_w8a8_{rte,stsb,mrpc,cola,sst2,qnli,qqp,mnli,squad} or a .json path")
+      ->required();
+  app.add_option("--model_card_dir", f.model_card_dir, "where the model cards live (default: $QSIM_MODEL_CARD_DIR, the source tree)");
+  app.add_option("--per_device_eval_batch_size", f.batch_size, "evaluation (and calibration) batch size");
+  app.add_option("--output_dir", f.output_dir, "where results.json and results.md go");
+  app.add_option("--model_dir", f.model_dir, "FP32 Hugging Face checkpoint (config.json + model.safetensors or pytorch_model.bin)");
+  app.add_option("--quantized_model_dir", f.quantized_model_dir, "qsim quantized checkpoint (weights + encodings)");
+  app.add_option("--save_quantized_model_dir", f.save_quantized_model_dir, "save the W8A8 simulation made here as a quantized checkpoint");
+  app.add_option("--data_dir", f.data_dir, "data root with glue/<TASK>/*.tsv and squad/ (default: $QSIM_DATA_DIR, ../shared/data)");
+  app.add_option("--max_eval_samples", f.max_eval_samples, "evaluate the first N examples (0 = all)");
+  app.add_option("--max_train_samples", f.max_train_samples, "use the first N train examples for calibration / QAT (0 = all)");
+  app.add_option("--threads", f.threads, "CPU threads (0 = LibTorch's default)");
+  app.add_option("--device", f.device, "cpu or cuda");
+  app.add_option("--calibrate", f.calibrate, "calibration batches when no --quantized_model_dir is given");
+  app.add_option("--qat_epochs", f.qat_epochs, "range-learning QAT epochs on the train split after calibration");
+  app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
+  app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(f);
+  } catch (const qsim::ConfigError& e) {
+    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
+    return 2;
+  } catch (const qsim::IoError& e) {
+    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
+    return 1;
+  }
+}

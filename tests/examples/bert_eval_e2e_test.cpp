@@ -1,0 +1,287 @@
+// bert_eval end to end: every model card on tiny checkpoints and tiny GLUE/SQuAD
+// files written here, results.json checked against metrics computed independently
+// from the model's logits, and the bad-input paths (exit code 2, one clear line).
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "qsim/models/bert/bert_checkpoint.hpp"
+#include "qsim/text/bert_tokenizer.hpp"
+#include "qsim/sim/quantized_checkpoint.hpp"
+
+namespace qsim::test {
+namespace {
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kWords = {"the", "a", "movie", "film", "good", "bad", "great", "dull", "is",
+                                         "was", "not", "very", "what", "who", "where", "did", "he", "she",
+                                         "it", "fun", "plot", "acting", "and", "but", "of", "cat", "dog",
+                                         "sat", "on", "mat", "paris", "france", "capital", "in", "city", "river"};
+
+std::string sentence(int i, int words) {
+  std::string out;
+  for (int w = 0; w < words; ++w) out += (w ? " " : "") + kWords[static_cast<size_t>((i * 7 + w * 5 + i * w) % kWords.size())];
+  return out;
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Tiny files in each task's real column layout (the GLUE download's TSVs).
+void write_glue(const fs::path& glue, int rows) {
+  const char* mnli_labels[] = {"contradiction", "entailment", "neutral"};
+  const char* nli[] = {"entailment", "not_entailment"};
+  for (const char* split : {"train", "dev"}) {
+    std::string cola, sst2 = "sentence\tlabel\n", mrpc = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n",
+                      stsb = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n",
+                      qqp = "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n",
+                      mnli = "index\tpromptID\tpairID\tgenre\ts1bp\ts2bp\ts1p\ts2p\tsentence1\tsentence2\tlabel1\tgold_label\n",
+                      qnli = "index\tquestion\tsentence\tlabel\n", rte = "index\tsentence1\tsentence2\tlabel\n";
+    std::string mnli_mm = mnli;
+    for (int i = 0; i < rows; ++i) {
+      const std::string a = sentence(i, 4 + i % 5), b = sentence(i + 3, 3 + i % 4);
+      cola += fmt::format("src{}\t{}\t\t{}\n", i, i % 2, a);
+      sst2 += fmt::format("{} \t{}\n", a, i % 2);
+      mrpc += fmt::format("{}\t{}\t{}\t{}\t{}\n", i % 2, i, i + 100, a, b);
+      stsb += fmt::format("{}\tmain\tf\t2012\t{}\tx\ty\t{}\t{}\t{:.1f}\n", i, i, a, b, (i % 6) * 0.8);
+      qqp += fmt::format("{}\t{}\t{}\t{}?\t{}?\t{}\n", i, 2 * i, 2 * i + 1, a, b, (i / 2) % 2);
+      const std::string row = fmt::format("{}\t{}\t{}\tfiction\t()\t()\t()\t()\t{}\t{}\t{}\t{}\n", i, i, i, a, b,
+                                          mnli_labels[i % 3], mnli_labels[i % 3]);
+      mnli += row;
+      mnli_mm += row;
+      qnli += fmt::format("{}\t{}?\t{}\t{}\n", i, a, b, nli[i % 2]);
+      rte += fmt::format("{}\t{}\t{}\t{}\n", i, a, b, nli[(i / 3) % 2]);
+    }
+    const std::string file = std::string(split) + ".tsv";
+    write(glue / "CoLA" / file, cola);
+    write(glue / "SST-2" / file, sst2);
+    write(glue / "MRPC" / file, "\xEF\xBB\xBF" + mrpc);
+    write(glue / "STS-B" / file, stsb);
+    write(glue / "QQP" / file, qqp);
+    write(glue / "QNLI" / file, qnli);
+    write(glue / "RTE" / file, rte);
+    if (std::string(split) == "train") {
+      write(glue / "MNLI" / "train.tsv", mnli);
+    } else {
+      write(glue / "MNLI" / "dev_matched.tsv", mnli);
+      write(glue / "MNLI" / "dev_mismatched.tsv", mnli_mm);
+    }
+  }
+}
+
+void write_squad(const fs::path& dir) {
+  nlohmann::json data = nlohmann::json::array();
+  nlohmann::json paragraphs = nlohmann::json::array();
+  for (int p = 0; p < 3; ++p) {
+    const std::string context = "the cat sat on the mat in paris and the dog sat in the city of france " + sentence(p, 6);
+    nlohmann::json qas = nlohmann::json::array();
+    qas.push_back({{"id", fmt::format("q{}a", p)},
+                   {"question", "where did the cat sat ?"},
+                   {"answers", {{{"text", "the mat"}, {"answer_start", 15}}}}});
+    qas.push_back({{"id", fmt::format("q{}b", p)},
+                   {"question", "what is the city ?"},
+                   {"answers", {{{"text", "paris"}, {"answer_start", 26}}}}});
+    paragraphs.push_back({{"context", context}, {"qas", qas}});
+  }
+  data.push_back({{"title", "tiny"}, {"paragraphs", paragraphs}});
+  write(dir / "dev-v1.1.json", nlohmann::json({{"version", "1.1"}, {"data", data}}).dump());
+}
+
+void write_checkpoint(const fs::path& dir, const char* architecture, int64_t num_labels, uint64_t seed) {
+  nlohmann::json json = {{"vocab_size", 5 + static_cast<int64_t>(kWords.size()) + 2},
+                         {"hidden_size", 16},
+                         {"num_hidden_layers", 1},
+                         {"num_attention_heads", 2},
+                         {"intermediate_size", 32},
+                         {"max_position_embeddings", 384},
+                         {"num_labels", num_labels},
+                         {"architectures", {architecture}}};
+  if (num_labels == 1) json["problem_type"] = "regression";
+  torch::manual_seed(seed);
+  models::bert::BertForTask model(models::bert::BertConfig::from_json(json, "tiny"));
+  models::bert::save_pretrained(*model, dir.string());
+  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (const auto& w : kWords) vocab += w + "\n";
+  vocab += "?\n.\n";
+  write(dir / "vocab.txt", vocab);
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string err;
+};
+
+class BertEvalTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new fs::path(fs::temp_directory_path() / fmt::format("qsim_bert_eval_e2e_{}", ::getpid()));
+    fs::create_directories(*root_);
+    write_glue(*root_ / "data" / "glue", 12);
+    write_squad(*root_ / "data" / "squad");
+    write_checkpoint(*root_ / "seqcls2", "BertForSequenceClassification", 2, 1);
+    write_checkpoint(*root_ / "seqcls3", "BertForSequenceClassification", 3, 2);
+    write_checkpoint(*root_ / "regression", "BertForSequenceClassification", 1, 3);
+    write_checkpoint(*root_ / "qa", "BertForQuestionAnswering", 2, 4);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(*root_, ignored);
+    delete root_;
+  }
+
+  static RunResult run(const std::string& args) {
+    const fs::path err = *root_ / "stderr.txt";
+    const std::string command = fmt::format("'{}' {} --threads 1 > /dev/null 2> '{}'", QSIM_BERT_EVAL_BIN, args, err.string());
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
+  }
+  static std::string common(const std::string& model_config, const fs::path& out) {
+    return fmt::format("--model_config {} --data_dir '{}' --output_dir '{}' --per_device_eval_batch_size 4 --calibrate 2",
+                       model_config, (*root_ / "data").string(), out.string());
+  }
+  static nlohmann::json results(const fs::path& out) { return nlohmann::json::parse(read(out / "results.json")); }
+
+  static fs::path* root_;
+};
+fs::path* BertEvalTest::root_ = nullptr;
+
+std::string checkpoint_for(const std::string& task) {
+  if (task == "squad") return "qa";
+  if (task == "stsb") return "regression";
+  if (task == "mnli") return "seqcls3";
+  return "seqcls2";
+}
+
+TEST_F(BertEvalTest, EveryModelConfigRunsAndWritesValidResults) {
+  for (const std::string task : {"rte", "stsb", "mrpc", "cola", "sst2", "qnli", "qqp", "mnli", "squad"}) {
+    SCOPED_TRACE(task);
+    const fs::path out = *root_ / ("out_" + task);
+    const RunResult r = run(common("bert_w8a8_" + task, out) + fmt::format(" --model_dir '{}'", (*root_ / checkpoint_for(task)).string()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json json = results(out);
+    EXPECT_EQ(json.at("model_config"), "bert_w8a8_" + task);
+    const std::vector<std::string> splits =
+        task == "mnli" ? std::vector<std::string>{"mnli-m", "mnli-mm"} : std::vector<std::string>{task};
+    for (const auto& split : splits) {
+      for (const char* row : {"fp32", "w8a8"}) {
+        const double value = json.at("headline").at(split).at(row).get<double>();
+        EXPECT_TRUE(std::isfinite(value)) << split << " " << row;
+        EXPECT_GE(value, -100.0);
+        EXPECT_LE(value, 100.0);
+      }
+    }
+    EXPECT_TRUE(fs::is_regular_file(out / "results.md"));
+    EXPECT_NE(read(out / "results.md").find("zoo reference"), std::string::npos);
+  }
+}
+
+// Accuracy and Pearson correlation recomputed here from the model's own logits
+// (same checkpoint, same mask, inputs encoded by the library's tokenizer).
+TEST_F(BertEvalTest, Fp32MetricEqualsIndependentComputationFromLogits) {
+  const fs::path out = *root_ / "out_rte_metric";
+  const fs::path ckpt = *root_ / "seqcls2";
+  ASSERT_EQ(run(common("bert_w8a8_rte", out) + fmt::format(" --model_dir '{}'", ckpt.string())).exit_code, 0);
+  const double reported = results(out).at("fp32").at("rte").at("acc").get<double>();
+
+  auto model = models::bert::load_pretrained(ckpt.string(), models::bert::AttentionMask::zoo());
+  const auto tokenizer = text::BertTokenizer::from_file((ckpt / "vocab.txt").string());
+  std::istringstream tsv(read(*root_ / "data" / "glue" / "RTE" / "dev.tsv"));
+  std::string line;
+  std::getline(tsv, line);  // header
+  int correct = 0, total = 0;
+  torch::NoGradGuard no_grad;
+  while (std::getline(tsv, line)) {
+    std::vector<std::string> f;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, '\t');) f.push_back(cell);
+    const text::BertInput in = tokenizer.encode(f[1], std::string_view(f[2]), 128);
+    auto t = [](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong).unsqueeze(0); };
+    const torch::Tensor logits = model(t(in.input_ids), t(in.token_type_ids), t(in.attention_mask)).logits;
+    const int64_t predicted = logits[0][1].item<float>() > logits[0][0].item<float>() ? 1 : 0;
+    correct += predicted == (f[3] == "entailment" ? 0 : 1) ? 1 : 0;
+    ++total;
+  }
+  EXPECT_DOUBLE_EQ(reported, 100.0 * correct / total);
+}
+
+TEST_F(BertEvalTest, QuantizedCheckpointRoundTripGivesTheSameW8a8Number) {
+  const fs::path made = *root_ / "out_sst2_made";
+  const fs::path saved = *root_ / "sst2_w8a8";
+  ASSERT_EQ(run(common("bert_w8a8_sst2", made) + fmt::format(" --model_dir '{}' --save_quantized_model_dir '{}'",
+                                                             (*root_ / "seqcls2").string(), saved.string()))
+                .exit_code,
+            0);
+  fs::copy_file(*root_ / "seqcls2" / "vocab.txt", saved / "vocab.txt", fs::copy_options::overwrite_existing);
+  const fs::path loaded = *root_ / "out_sst2_loaded";
+  const RunResult r = run(common("bert_w8a8_sst2", loaded) + fmt::format(" --quantized_model_dir '{}'", saved.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(results(made).at("w8a8"), results(loaded).at("w8a8"));
+  EXPECT_EQ(results(made).at("fp32"), results(loaded).at("fp32"));
+}
+
+TEST_F(BertEvalTest, UnknownModelConfigIsAClearError) {
+  const RunResult r = run(common("bert_w8a8_nope", *root_ / "out_bad") + " --model_dir x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown model config 'bert_w8a8_nope'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bert_w8a8_rte"), std::string::npos) << r.err;
+}
+
+TEST_F(BertEvalTest, MissingDataFileIsAClearError) {
+  const fs::path data = *root_ / "partial_data";
+  fs::create_directories(data / "glue");
+  const RunResult r = run(fmt::format("--model_config bert_w8a8_cola --data_dir '{}' --model_dir '{}' --output_dir '{}'",
+                                      data.string(), (*root_ / "seqcls2").string(), (*root_ / "out_nodata").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("CoLA/dev.tsv"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("download"), std::string::npos) << r.err;
+}
+
+TEST_F(BertEvalTest, MissingCheckpointIsAClearError) {
+  RunResult r = run(common("bert_w8a8_rte", *root_ / "out_nockpt"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--model_dir"), std::string::npos) << r.err;
+  r = run(common("bert_w8a8_rte", *root_ / "out_nockpt") + fmt::format(" --model_dir '{}'", (*root_ / "nowhere").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+}
+
+TEST_F(BertEvalTest, CheckpointForAnotherTaskIsAClearError) {
+  const RunResult r = run(common("bert_w8a8_rte", *root_ / "out_labels") +
+                          fmt::format(" --model_dir '{}'", (*root_ / "seqcls3").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("num_labels is 3, task rte needs 2"), std::string::npos) << r.err;
+}
+
+TEST_F(BertEvalTest, QuantizedCheckpointWithoutEncodingsIsAClearError) {
+  const fs::path saved = *root_ / "rte_w8a8_broken";
+  ASSERT_EQ(run(common("bert_w8a8_rte", *root_ / "out_rte_made") +
+                fmt::format(" --model_dir '{}' --save_quantized_model_dir '{}'", (*root_ / "seqcls2").string(),
+                            saved.string()))
+                .exit_code,
+            0);
+  fs::remove(saved / sim::kEncodingsFileName);
+  const RunResult r = run(common("bert_w8a8_rte", *root_ / "out_rte_broken") +
+                          fmt::format(" --quantized_model_dir '{}'", saved.string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(sim::kEncodingsFileName), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace qsim::test
