@@ -31,13 +31,13 @@ using Clock = std::chrono::steady_clock;
 struct DemoFlags {
   std::string data_dir;
   std::string output_dir = "demo_result";
-  int threads = 2;
+  int threads = 1;  // tiny matmuls: a second OpenMP thread costs more than it gives on a shared 2-core box
   int64_t layers = 2;
   int64_t hidden = 128;
   int64_t heads = 2;
   int64_t max_seq_length = 64;
   int64_t batch_size = 32;
-  int64_t epochs = 1;
+  int64_t epochs = 2;
   int64_t max_train_samples = 0;
   double learning_rate = 1e-3;
   double dropout = 0.1;
