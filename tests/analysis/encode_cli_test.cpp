@@ -1,9 +1,6 @@
 // qsim encode, run as the built binary (QSIM_TOOL_PATH) on small safetensors files.
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -13,29 +10,17 @@
 #include "analyzer_test_util.hpp"
 #include "qsim/analysis/per_channel_analyzer.hpp"
 #include "qsim/io/safetensors.hpp"
+#include "support/run_command.hpp"
 
 namespace qsim::analysis::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct ToolRun {
-  int status;
-  std::string out;
-};
+using ToolRun = qsim::test::CommandResult;
 
-// Runs the tool with `args`, capturing stdout only (logs go to stderr, dropped).
-ToolRun run_tool(const std::string& args) {
-  const std::string command = std::string(QSIM_TOOL_PATH) + " " + args + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+// Runs the tool with `args`: stdout is the result, stderr holds the logs.
+ToolRun run_tool(const std::string& args) { return qsim::test::run_command(std::string(QSIM_TOOL_PATH) + " " + args); }
 
 class EncodeCliTest : public ::testing::Test {
  protected:
@@ -74,7 +59,7 @@ TEST_F(EncodeCliTest, TfOverTwoBatchesPrintsOneEntry) {
   const std::string a = write("a.safetensors", {{"x", batch({-1.0f, 2.0f})}});
   const std::string b = write("b.safetensors", {{"other", batch({9.0f})}, {"x", batch({0.5f, 3.0f})}});
   const ToolRun r = run_tool("encode --input " + a + " --input " + b + ":x --analyzer tf --bitwidth 8 --scheme asymmetric");
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   ASSERT_EQ(doc.size(), 1u);
   ASSERT_EQ(doc.at("encodings").size(), 1u);
@@ -95,7 +80,7 @@ TEST_F(EncodeCliTest, PerChannelPrintsOneEntryPerChannelInOrder) {
   const std::string path = write("w.safetensors", {{"weight", w}});
   const ToolRun r = run_tool("encode --input " + path +
                          " --analyzer percentile --percentile 99 --bitwidth 4 --scheme symmetric --axis 1");
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   PerChannelAnalyzer pc(AnalyzerKind::percentile, 1, AnalyzerOptions().percentile(99));
   pc.update_stats(w);
@@ -112,7 +97,7 @@ TEST_F(EncodeCliTest, EveryAnalyzerAndScheme) {
     for (const char* scheme : {"asymmetric", "symmetric", "strict_symmetric", "unsigned_symmetric"}) {
       const ToolRun r = run_tool(fmt::format("encode --input {} --analyzer {} --bitwidth 8 --scheme {}", path, analyzer,
                                          scheme));
-      ASSERT_EQ(r.status, 0) << analyzer << " " << scheme;
+      ASSERT_EQ(r.exit_code, 0) << analyzer << " " << scheme;
       const quant::Encoding e =
           fed(parse_analyzer_kind(analyzer), {x})->compute_encoding(8, quant::parse_symmetry(scheme));
       expect_entry(nlohmann::json::parse(r.out).at("encodings").at(0), e,
@@ -132,12 +117,12 @@ TEST_F(EncodeCliTest, BadFlagsExitWithConfigErrorAndNoStdout) {
         "encode --input " + (dir_ / "missing.safetensors").string() + " --analyzer tf --bitwidth 8 --scheme asymmetric",
         base + ":nope --analyzer tf --bitwidth 8 --scheme asymmetric"}) {
     const ToolRun r = run_tool(args);
-    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_EQ(r.out, "") << args;
   }
   // a shape error (axis out of range) is a ValueError: exit 1
   const ToolRun r = run_tool(base + " --analyzer tf --bitwidth 8 --scheme asymmetric --axis 1");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
 }
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint_builder.hpp"
-#include "io/temp_dir.hpp"
+#include "support/scratch_dir.hpp"
 #include "qsim/error.hpp"
 #include "qsim/io/pytorch_bin.hpp"
 #include "support/expect_error.hpp"
@@ -123,7 +123,7 @@ TEST(CheckpointTest, PrefersSafetensorsAndReadsGoldenConfigs) {
 }
 
 TEST(CheckpointTest, RejectsDirectoryWithoutWeights) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   const std::string path = dir.path().string();
   QSIM_EXPECT_THROW_MSG(load_state_dict(path), IoError,
                         {path.c_str(), "model.safetensors", "pytorch_model.bin"});
@@ -131,7 +131,7 @@ TEST(CheckpointTest, RejectsDirectoryWithoutWeights) {
 }
 
 TEST(CheckpointTest, ReportsCorruptWeightsByFile) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   test::write_file(dir.file(kPytorchWeightsName), "PK\x03\x04 not really a zip");
   QSIM_EXPECT_THROW_MSG(load_state_dict(dir.path().string()), IoError, {"pytorch_model.bin", "zip"});
   test::write_file(dir.file(kSafetensorsWeightsName), "\x02");
@@ -139,14 +139,14 @@ TEST(CheckpointTest, ReportsCorruptWeightsByFile) {
 }
 
 TEST(CheckpointTest, ReadJsonFileRejectsMissingAndInvalidFiles) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   QSIM_EXPECT_THROW_MSG(read_json_file(dir.file("config.json")), IoError, {"config.json", "cannot open"});
   test::write_file(dir.file("bad.json"), "{\"hidden_size\": 64,");
   QSIM_EXPECT_THROW_MSG(read_json_file(dir.file("bad.json")), IoError, {"bad.json", "invalid JSON"});
 }
 
 TEST(CheckpointTest, SaveCheckpointWritesConfigAndSafetensors) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   const std::string out = dir.file("nested/model");
   const TensorList state_dict = {{"a.weight", at::randn({3, 2})}, {"a.bias", at::randn({3})}};
   const nlohmann::json config = {{"hidden_size", 2}, {"model_type", "bert"}};

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "io/checkpoint_builder.hpp"
-#include "io/temp_dir.hpp"
+#include "support/scratch_dir.hpp"
 #include "qsim/error.hpp"
 #include "qsim/io/pytorch_bin.hpp"
 #include "qsim/io/safetensors.hpp"
@@ -39,7 +39,7 @@ std::string mutate(std::string bytes, std::mt19937& rng) {
 // Counts how the mutants fared; fails the test on anything but success or IoError.
 void run_mutants(const std::string& original, const std::function<void(const std::string&)>& load,
                  unsigned seed) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   const std::string path = dir.file("mutant");
   std::mt19937 rng(seed);
   int rejected = 0;
@@ -66,7 +66,7 @@ void touch(const TensorList& tensors) {
 }
 
 TEST(MutationTest, SafetensorsReaderOnlyRaisesIoError) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   save_safetensors(dir.file("valid.safetensors"),
                    {{"w", at::randn({4, 3})}, {"ids", at::arange(5)}, {"flag", at::ones({2}, at::kBool)},
                     {"h", at::randn({3}).to(at::kHalf)}},
@@ -96,7 +96,7 @@ TEST(MutationTest, ZipCheckpointPickleOnlyRaisesIoError) {
   const std::map<std::string, std::string> storages = {
       {"0", test::storage_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
       {"1", test::storage_bytes(std::vector<int64_t>{0, 1, 2, 3})}};
-  test::TempDir dir;
+  test::ScratchDir dir;
   run_mutants(pickle,
               [&](const std::string& path) {
                 const std::string zip = path + ".zip";
@@ -107,7 +107,7 @@ TEST(MutationTest, ZipCheckpointPickleOnlyRaisesIoError) {
 }
 
 TEST(MutationTest, ZipArchiveReaderOnlyRaisesIoError) {
-  test::TempDir dir;
+  test::ScratchDir dir;
   test::write_zip_checkpoint(dir.file("valid.bin"), test::state_dict_pickle(kSpecs),
                              {{"0", test::storage_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
                               {"1", test::storage_bytes(std::vector<int64_t>{0, 1, 2, 3})}});

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "io/checkpoint_builder.hpp"
-#include "io/temp_dir.hpp"
+#include "support/scratch_dir.hpp"
 #include "qsim/error.hpp"
 #include "support/expect_error.hpp"
 
@@ -19,7 +19,7 @@ using test::TensorSpec;
 class PytorchBinTest : public ::testing::Test {
  protected:
   std::string file(const std::string& name) const { return dir_.file(name); }
-  test::TempDir dir_;
+  test::ScratchDir dir_;
 };
 
 // weight: float [2, 3] over all of storage "0"; position_ids: int64 [1, 4] with

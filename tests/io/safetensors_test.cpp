@@ -11,7 +11,7 @@
 #include "qsim/error.hpp"
 #include "support/expect_error.hpp"
 #include "support/paths.hpp"
-#include "io/temp_dir.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace qsim::io {
 namespace {
@@ -41,7 +41,7 @@ std::string read_bytes(const std::string& path) {
 class SafetensorsTest : public ::testing::Test {
  protected:
   std::string file(const std::string& name) const { return dir_.file(name); }
-  test::TempDir dir_;
+  test::ScratchDir dir_;
 };
 
 at::Tensor sample(at::ScalarType type, at::IntArrayRef shape) {

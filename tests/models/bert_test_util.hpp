@@ -7,6 +7,7 @@
 #include <string>
 
 #include "qsim/models/bert/bert_config.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace qsim::test {
 
@@ -19,26 +20,5 @@ inline models::bert::BertConfig small_config(models::bert::BertHead head, int64_
                          {"num_labels", num_labels},   {"architectures", {models::bert::to_string(head)}}};
   return models::bert::BertConfig::from_json(json, "small");
 }
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device seed;
-    path_ = std::filesystem::temp_directory_path() /
-            ("qsim_models_test_" + std::to_string(seed()) + "_" + std::to_string(seed()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace qsim::test

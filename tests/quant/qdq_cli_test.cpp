@@ -14,6 +14,7 @@
 #include "qsim/io/safetensors.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/range_learning.hpp"
+#include "support/run_command.hpp"
 
 namespace qsim::quant {
 namespace {
@@ -36,13 +37,11 @@ class QdqCliTest : public testing::Test {
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  // Runs the tool; returns its exit status and keeps stderr in err_.
+  // Runs the tool; returns its exit code and keeps stderr in err_.
   int run(const std::string& args) {
-    const std::string cmd = std::string(QSIM_TOOL_PATH) + " qdq " + args + " 2>" + path("stderr.txt");
-    const int status = std::system(cmd.c_str());
-    std::ifstream in(path("stderr.txt"));
-    err_.assign(std::istreambuf_iterator<char>(in), {});
-    return status;
+    const test::CommandResult result = test::run_command(std::string(QSIM_TOOL_PATH) + " qdq " + args);
+    err_ = result.err;
+    return result.exit_code;
   }
 
   at::Tensor output(const std::string& name = "output") {

@@ -1,7 +1,4 @@
 // The `qsim tokenize` and `qsim squad-eval` subcommands, run as the built binary.
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -11,23 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "support/paths.hpp"
+#include "support/run_command.hpp"
 
 namespace {
 
-struct CliResult {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using CliResult = qsim::test::CommandResult;
 
 std::string temp_path(const std::string& name) { return testing::TempDir() + name; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 std::string write_temp(const std::string& name, const std::string& content) {
   const std::string path = temp_path(name);
@@ -36,13 +23,7 @@ std::string write_temp(const std::string& name, const std::string& content) {
 }
 
 CliResult run_qsim(const std::string& args, const std::string& stdin_text = "") {
-  const std::string in = write_temp("cli_stdin.txt", stdin_text);
-  const std::string out = temp_path("cli_stdout.txt");
-  const std::string err = temp_path("cli_stderr.txt");
-  const std::string command =
-      std::string("'") + QSIM_TOOL_PATH + "' " + args + " < '" + in + "' > '" + out + "' 2> '" + err + "'";
-  const int status = std::system(command.c_str());
-  return {WEXITSTATUS(status), slurp(out), slurp(err)};
+  return qsim::test::run_command(std::string("'") + QSIM_TOOL_PATH + "' " + args, stdin_text);
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {

@@ -14,6 +14,7 @@
 #include "qsim/models/bert/bert_config.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
 #include "qsim/train/task_dataset.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace qsim::test {
 
@@ -61,26 +62,5 @@ inline train::TaskDataset marker_task(int64_t n, uint64_t seed = 3) {
   }
   return data;
 }
-
-/// A fresh directory removed with its content at scope exit.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& tag) {
-    std::random_device seed;
-    path_ = std::filesystem::temp_directory_path() / ("qsim_" + tag + "_" + std::to_string(seed()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace qsim::test
