@@ -15,6 +15,7 @@
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/text/bert_tokenizer.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
+#include "support/run_command.hpp"
 
 namespace qsim::test {
 namespace {
@@ -122,10 +123,7 @@ void write_checkpoint(const fs::path& dir, const char* architecture, int64_t num
   write(dir / "vocab.txt", vocab);
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;
-};
+using RunResult = qsim::test::CommandResult;
 
 class BertEvalTest : public ::testing::Test {
  protected:
@@ -146,10 +144,7 @@ class BertEvalTest : public ::testing::Test {
   }
 
   static RunResult run(const std::string& args) {
-    const fs::path err = *root_ / "stderr.txt";
-    const std::string command = fmt::format("'{}' {} --threads 1 > /dev/null 2> '{}'", QSIM_BERT_EVAL_BIN, args, err.string());
-    const int status = std::system(command.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
+    return qsim::test::run_command(fmt::format("'{}' {} --threads 1", QSIM_BERT_EVAL_BIN, args));
   }
   static std::string common(const std::string& model_config, const fs::path& out) {
     return fmt::format("--model_config {} --data_dir '{}' --output_dir '{}' --per_device_eval_batch_size 4 --calibrate 2",
@@ -281,6 +276,69 @@ TEST_F(BertEvalTest, QuantizedCheckpointWithoutEncodingsIsAClearError) {
                           fmt::format(" --quantized_model_dir '{}'", saved.string()));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(sim::kEncodingsFileName), std::string::npos) << r.err;
+}
+
+// --qat_epochs: range-learning QAT after calibration must move the learned ranges
+// (the saved encodings differ from calibration-only ones) and be recorded.
+TEST_F(BertEvalTest, QatEpochsTrainTheRangesAfterCalibration) {
+  const auto make = [&](const std::string& tag, const std::string& extra) {
+    const fs::path out = *root_ / ("out_sst2_" + tag);
+    const fs::path saved = *root_ / ("sst2_" + tag);
+    const RunResult r = run(common("bert_w8a8_sst2", out) + fmt::format(" --model_dir '{}' --save_quantized_model_dir '{}'{}",
+                                                                         (*root_ / "seqcls2").string(), saved.string(), extra));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return std::make_pair(results(out), nlohmann::json::parse(read(saved / sim::kEncodingsFileName)));
+  };
+  const auto [ptq, ptq_encodings] = make("ptq", "");
+  const auto [qat, qat_encodings] = make("qat", " --qat_epochs 1");
+  EXPECT_EQ(ptq.at("settings").at("qat_epochs"), 0);
+  EXPECT_EQ(qat.at("settings").at("qat_epochs"), 1);
+  EXPECT_EQ(ptq.at("fp32"), qat.at("fp32"));  // QAT works on the W8A8 copy only
+  int moved = 0, compared = 0;
+  for (const auto& [block, slots] : ptq_encodings.at("activation_encodings").items()) {
+    if (!slots.contains("output")) continue;
+    for (const auto& [index, encoding] : slots.at("output").items()) {
+      const auto& after = qat_encodings.at("activation_encodings").at(block).at("output").at(index);
+      ++compared;
+      if (after.at("min") != encoding.at("min") || after.at("max") != encoding.at("max")) ++moved;
+    }
+  }
+  EXPECT_GT(compared, 10);
+  EXPECT_GT(moved, compared / 2) << "QAT left most activation ranges where calibration put them";
+}
+
+// bert_train fine-tunes in FP32 and saves a checkpoint that bert_eval evaluates.
+TEST_F(BertEvalTest, BertTrainSavesACheckpointBertEvalReads) {
+  const fs::path trained = *root_ / "sst2_trained";
+  const RunResult t = run_command(fmt::format(
+      "'{}' --task sst2 --model_dir '{}' --data_dir '{}' --output_dir '{}' --epochs 2 --batch_size 4 "
+      "--learning_rate 1e-3 --threads 1",
+      QSIM_BERT_TRAIN_BIN, (*root_ / "seqcls2").string(), (*root_ / "data").string(), trained.string()));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("sst2 dev:"), std::string::npos) << t.out;
+  for (const char* file : {"config.json", "model.safetensors", "vocab.txt"}) EXPECT_TRUE(fs::exists(trained / file)) << file;
+  // The encoder started from the checkpoint and moved; the head is new.
+  const auto before = models::bert::load_pretrained((*root_ / "seqcls2").string());
+  const auto after = models::bert::load_pretrained(trained.string());
+  const auto name = "bert.encoder.layer.0.attention.self.query.weight";
+  const auto w0 = before->named_parameters()[name], w1 = after->named_parameters()[name];
+  EXPECT_FALSE(torch::equal(w0, w1));
+  EXPECT_LT((w0 - w1).abs().max().item<double>(), 0.5);
+
+  const RunResult e = run(common("bert_w8a8_sst2", *root_ / "out_trained") + fmt::format(" --model_dir '{}'", trained.string()));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_TRUE(results(*root_ / "out_trained").at("fp32").contains("sst2"));
+}
+
+TEST_F(BertEvalTest, BertTrainBadInputIsAClearError) {
+  RunResult r = run_command(fmt::format("'{}' --task sst2 --output_dir '{}' --data_dir '{}'", QSIM_BERT_TRAIN_BIN,
+                                        (*root_ / "never").string(), (*root_ / "data").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--model_dir"), std::string::npos) << r.err;
+  r = run_command(fmt::format("'{}' --task nope --model_dir '{}' --output_dir '{}'", QSIM_BERT_TRAIN_BIN,
+                              (*root_ / "seqcls2").string(), (*root_ / "never").string()));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
 }
 
 }  // namespace
