@@ -60,7 +60,7 @@ std::unique_ptr<sim::QuantSim> make_sim(models::bert::BertForTask& model, const 
   return quantsim;
 }
 
-void train_steps(benchmark::State& state, bool qat) {
+void train_steps(benchmark::State& state, bool qat, bool checkpointing = false) {
   set_threads();
   auto model = base_model();
   const train::TaskDataset data = random_data(kBatch * 4, model->config.vocab_size);
@@ -69,7 +69,8 @@ void train_steps(benchmark::State& state, bool qat) {
     quantsim = make_sim(model, data);
     quantsim->set_mode(sim::Mode::range_learning);
   }
-  train::Trainer trainer(model, train::TrainOptions().batch_size(kBatch).log_every(0));
+  train::Trainer trainer(model,
+                         train::TrainOptions().batch_size(kBatch).log_every(0).gradient_checkpointing(checkpointing));
   const train::TaskBatch batch = data.batch(0, kBatch);
   trainer.train_step(batch);  // warm-up: AdamW state allocated
   for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batch));
@@ -98,11 +99,16 @@ void eval_batches(benchmark::State& state, bool w8a8) {
 
 void BM_Fp32TrainStep(benchmark::State& state) { train_steps(state, false); }
 void BM_QatTrainStep(benchmark::State& state) { train_steps(state, true); }
+// Gradient checkpointing (each encoder layer recomputed in backward).
+void BM_Fp32TrainStepCheckpointed(benchmark::State& state) { train_steps(state, false, true); }
+void BM_QatTrainStepCheckpointed(benchmark::State& state) { train_steps(state, true, true); }
 void BM_Fp32Eval(benchmark::State& state) { eval_batches(state, false); }
 void BM_W8A8Eval(benchmark::State& state) { eval_batches(state, true); }
 
 BENCHMARK(BM_Fp32TrainStep)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_QatTrainStep)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_Fp32TrainStepCheckpointed)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_QatTrainStepCheckpointed)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_Fp32Eval)->Unit(benchmark::kMillisecond)->Iterations(5);
 BENCHMARK(BM_W8A8Eval)->Unit(benchmark::kMillisecond)->Iterations(5);
 

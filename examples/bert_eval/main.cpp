@@ -46,6 +46,7 @@ struct EvalFlags {
   std::string device = "cpu";
   int64_t calibrate = 16;
   int64_t qat_epochs = 0;
+  bool gradient_checkpointing = false;
   int64_t qat_max_steps = 0;
   int64_t max_train_samples = 0;
   std::string attention_mask = "card";
@@ -92,7 +93,10 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
       [&](torch::nn::Module&) { train::run_batches(model, data, f.batch_size, f.calibrate, device); });
   if (f.qat_epochs > 0 || f.qat_max_steps > 0) {
     quantsim.set_mode(sim::Mode::range_learning);
-    train::Trainer trainer(model, train::TrainOptions().epochs(std::max<int64_t>(1, f.qat_epochs)).max_steps(f.qat_max_steps));
+    train::Trainer trainer(model, train::TrainOptions()
+                                                .epochs(std::max<int64_t>(1, f.qat_epochs))
+                                                .max_steps(f.qat_max_steps)
+                                                .gradient_checkpointing(f.gradient_checkpointing));
     trainer.train(data);
   }
   quantsim.set_mode(sim::Mode::quantized);
@@ -186,6 +190,7 @@ int run(const EvalFlags& f) {
   settings["w8a8_source"] = quantized ? "quantized_model_dir" : "calibration";
   settings["calibrate_batches"] = quantized ? 0 : f.calibrate;
   settings["qat_epochs"] = quantized ? 0 : f.qat_epochs;
+  settings["gradient_checkpointing"] = f.gradient_checkpointing;
   settings["device"] = f.device;
   nlohmann::json headline = nlohmann::json::object();
   for (const auto& split : splits)
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", f.device, "cpu or cuda");
   app.add_option("--calibrate", f.calibrate, "calibration batches when no --quantized_model_dir is given");
   app.add_option("--qat_epochs", f.qat_epochs, "range-learning QAT epochs on the train split after calibration");
+  app.add_flag("--gradient_checkpointing", f.gradient_checkpointing, "QAT: recompute each layer in backward (less memory, ~1 extra forward)");
   app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
   CLI11_PARSE(app, argc, argv);

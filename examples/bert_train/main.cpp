@@ -46,6 +46,7 @@ struct TrainFlags {
   int threads = 0;
   std::string device = "cpu";
   bool evaluate = true;
+  bool gradient_checkpointing = false;
 };
 
 // The base model: the HF checkpoint's encoder with a fresh head for the task, or a random init.
@@ -106,7 +107,8 @@ int run(const TrainFlags& f) {
                                     .seed(f.seed)
                                     .checkpoint_every(f.checkpoint_every)
                                     .checkpoint_dir(f.checkpoint_every > 0 ? f.output_dir + "/training_state" : "")
-                                    .log_every(50));
+                                    .log_every(50)
+                                    .gradient_checkpointing(f.gradient_checkpointing));
   if (std::filesystem::is_regular_file(f.output_dir + "/training_state/trainer_state.json"))
     trainer.load_checkpoint(f.output_dir + "/training_state");
   trainer.train(on_device);
@@ -151,6 +153,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", f.seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--threads", f.threads, "CPU threads (0 = LibTorch's default)");
   app.add_option("--device", f.device, "cpu or cuda");
+  app.add_flag("--gradient_checkpointing", f.gradient_checkpointing, "recompute each layer in backward (less memory, ~1 extra forward)");
   app.add_flag("!--no_eval", f.evaluate, "skip the dev evaluation after training");
   CLI11_PARSE(app, argc, argv);
   try {

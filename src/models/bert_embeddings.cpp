@@ -24,10 +24,10 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
   const torch::Tensor position_ids =
       torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(input_ids.device())).unsqueeze(0);
   // One call per statement: the quantizers see the zoo's forward order (§7.5).
-  const torch::Tensor words = word_embeddings(input_ids);
+  torch::Tensor words = word_embeddings(input_ids);
   const torch::Tensor types = token_type_embeddings(token_type_ids);
-  torch::Tensor embeddings = add_1(words, types);
-  embeddings = add_2(embeddings, position_embeddings(position_ids));
+  torch::Tensor embeddings = add_1(std::move(words), types);  // moved: the sum may reuse its memory
+  embeddings = add_2(std::move(embeddings), position_embeddings(position_ids));
   return dropout(LayerNorm(embeddings));
 }
 

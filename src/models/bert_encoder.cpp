@@ -1,6 +1,7 @@
 #include "qsim/models/bert/bert_encoder.hpp"
 
 #include "detail/check.hpp"
+#include "models/layer_checkpoint.hpp"
 
 namespace qsim::models::bert {
 
@@ -21,10 +22,17 @@ BertLayer BertEncoderImpl::at(std::size_t index) const {
 torch::Tensor BertEncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                                        std::vector<torch::Tensor>* hidden_states,
                                        std::vector<torch::Tensor>* attentions) {
+  // Checkpointing only where a backward will follow and no intermediate is asked for.
+  const bool checkpoint = gradient_checkpointing && torch::GradMode::is_enabled() && hidden_states == nullptr &&
+                          attentions == nullptr;
   torch::Tensor x = hidden;
   for (std::size_t i = 0; i < layer->size(); ++i) {
     torch::Tensor probs;
     auto* block = layer->begin()[static_cast<std::ptrdiff_t>(i)]->as<BertLayerImpl>();
+    if (checkpoint) {
+      x = detail::checkpointed_layer(*block, x, extended_mask);
+      continue;
+    }
     x = block->forward(x, extended_mask, attentions != nullptr ? &probs : nullptr);
     if (hidden_states != nullptr) hidden_states->push_back(x);
     if (attentions != nullptr) attentions->push_back(probs);

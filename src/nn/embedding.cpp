@@ -36,11 +36,22 @@ void EmbeddingImpl::pretty_print(std::ostream& stream) const {
   stream << ")";
 }
 
+bool EmbeddingImpl::can_quantize_gathered_rows() const {
+  const quant::QuantizerNodeImpl& q = *weight_quantizer;
+  // Gradients keep AIMET's order of operations (and summation) exactly.
+  return q.enabled() && !q.options.channel_axis() && !q.observer() && !at::GradMode::is_enabled();
+}
+
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& indices) {
   const int64_t padding_idx = options.padding_idx().value_or(-1);
   const torch::Tensor ids = quantize_input(0, indices);  // inputs, then the weight
+  if (can_quantize_gathered_rows()) {
+    // Quantizing is elementwise with one encoding, so q(W)[ids] == q(W[ids]): gather
+    // first and quantize only the looked-up rows, not the whole (vocab-sized) table.
+    return quantize_output(weight_quantizer->forward_owned(at::embedding(weight, ids, padding_idx)));
+  }
   const torch::Tensor w = weight_quantizer(weight);
-  return output_quantizer(at::embedding(w, ids, padding_idx));
+  return quantize_output(at::embedding(w, ids, padding_idx));
 }
 
 }  // namespace qsim::nn

@@ -41,7 +41,7 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight.defined() ? weight_quantizer(weight) : weight;
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return output_quantizer(at::layer_norm(x, options.normalized_shape(), w, b, options.eps(), /*cudnn_enable=*/true));
+  return quantize_output(at::layer_norm(x, options.normalized_shape(), w, b, options.eps(), /*cudnn_enable=*/true));
 }
 
 }  // namespace qsim::nn

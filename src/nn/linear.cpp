@@ -44,7 +44,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight_quantizer(weight);
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return output_quantizer(at::linear(x, w, b));
+  return quantize_output(at::linear(x, w, b));
 }
 
 }  // namespace qsim::nn

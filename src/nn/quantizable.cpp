@@ -36,4 +36,9 @@ torch::Tensor Quantizable::quantize_input(std::size_t index, const torch::Tensor
   return node->forward(x);
 }
 
+torch::Tensor Quantizable::quantize_input_owned(std::size_t index, torch::Tensor x) {
+  auto* node = input_quantizers->begin()[static_cast<std::ptrdiff_t>(index)]->as<quant::QuantizerNodeImpl>();
+  return node->forward_owned(std::move(x));
+}
+
 }  // namespace qsim::nn

@@ -15,7 +15,7 @@ void SoftmaxImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor SoftmaxImpl::forward(const torch::Tensor& input) {
-  return output_quantizer(at::softmax(quantize_input(0, input), options.dim()));
+  return quantize_output(at::softmax(quantize_input(0, input), options.dim()));
 }
 
 }  // namespace qsim::nn

@@ -172,18 +172,26 @@ at::Tensor dequantize_static(const at::Tensor& codes, const std::vector<Encoding
   return delta * (codes.to(at::kFloat) + base);
 }
 
-at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
-                                 ScaleMode mode) {
+void fake_quantize_learned_out(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
+                               ScaleMode mode, at::Tensor& out) {
   constexpr std::string_view what = "fake_quantize_learned";
   detail::check_float_input(x, what);
   const LearnedArrays a = learned_arrays(params, what);
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
+  QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
+             "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
   const at::Tensor in = detail::float_contiguous(x);
-  at::Tensor out = detail::empty_output(in.sizes());
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
   const cpu::LearnedGrid grid = a.grid(params.steps, mode);
   detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::learned_forward(src, dst, b, e, layout, grid); });
+}
+
+at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
+                                 ScaleMode mode) {
+  detail::check_float_input(x, "fake_quantize_learned");
+  at::Tensor out = detail::empty_output(x.sizes());
+  fake_quantize_learned_out(x, params, axis, mode, out);
   return detail::to_input_dtype(out, x);
 }
 

@@ -7,6 +7,7 @@
 #include "detail/check.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/range_learning.hpp"
+#include "qsim/quant/tensor_ownership.hpp"
 
 namespace qsim::quant {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 bool passes_through(const torch::Tensor& x) {
   return !x.defined() || !at::isFloatingType(x.scalar_type());
 }
+
 
 // §4.3 calculate_delta_offset for a learned range (as exported).
 Encoding exported_encoding(double min, double max, int bitwidth, Symmetry symmetry) {
@@ -67,6 +69,22 @@ torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
   }
   if (encodings_.empty()) return x;  // calibration: statistics only
   return fake_quantize_static(x, encodings_, options.channel_axis());
+}
+
+torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
+  if (!options.enabled() || passes_through(x) || observer_ || x.scalar_type() != at::kFloat ||
+      !can_overwrite(x))
+    return forward(x);
+  if (options.grid() == Grid::learned_grid) {
+    gate_learned_range_(encoding_min, encoding_max);
+    const LearnedGridParams grid =
+        learned_grid_params(encoding_min, encoding_max, options.bitwidth(), options.symmetry());
+    fake_quantize_learned_out(x, grid, options.channel_axis(), options.scale_mode(), x);
+    return x;
+  }
+  if (encodings_.empty()) return x;
+  fake_quantize_static_out(x, encodings_, options.channel_axis(), x);
+  return x;
 }
 
 std::vector<Encoding> QuantizerNodeImpl::encodings() const {

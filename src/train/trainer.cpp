@@ -102,6 +102,7 @@ void set_dropout(torch::nn::Module& module, double p) {
 Trainer::Trainer(models::bert::BertForTask model, TrainOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   options_.validate();
+  model_->bert->encoder->gradient_checkpointing = options_.gradient_checkpointing();
   std::vector<torch::Tensor> weights, ranges;
   for (const auto& item : model_->named_parameters()) {
     if (!item.value().requires_grad()) continue;

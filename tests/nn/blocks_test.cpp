@@ -13,6 +13,7 @@
 #include "qsim/nn/softmax.hpp"
 #include "qsim/nn/tanh.hpp"
 #include "qsim/error.hpp"
+#include "qsim/quant/fake_quant.hpp"
 #include "support/expect_error.hpp"
 
 namespace {
@@ -50,6 +51,23 @@ TEST(EmbeddingTest, LooksUpRowsAndZeroesThePaddingRow) {
   EXPECT_TRUE(torch::equal(out[0][1], embedding->weight[5]));
   QSIM_EXPECT_THROW_MSG(nn::Embedding(nn::EmbeddingOptions(6, 4).padding_idx(6)), ConfigError,
                         {"padding_idx", "[0, 6)", "6"});
+}
+
+// With an enabled per-tensor weight quantizer the embedding quantizes only the
+// looked-up rows when no gradient is needed; the result must be bit-identical to
+// quantizing the whole table first (and to the gradient path).
+TEST(EmbeddingTest, QuantizedLookupEqualsLookupInTheQuantizedTable) {
+  nn::Embedding embedding(nn::EmbeddingOptions(50, 8));
+  embedding->weight_quantizer->set_enabled(true);
+  const quant::Encoding e = quant::make_encoding(-1.3, 1.1, 8, quant::Symmetry::symmetric);
+  embedding->weight_quantizer->set_encoding(e);
+  const torch::Tensor ids = torch::tensor({{3, 7, 3}, {49, 0, 12}}, torch::kLong);
+  const torch::Tensor expected = at::embedding(quant::fake_quantize_static(embedding->weight.detach(), e), ids);
+  const torch::Tensor with_grad = embedding(ids);
+  EXPECT_TRUE(with_grad.requires_grad());
+  EXPECT_TRUE(torch::equal(with_grad.detach(), expected));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(embedding(ids), expected));
 }
 
 TEST(LayerNormTest, MatchesAtenLayerNormWithEps) {
@@ -107,6 +125,30 @@ TEST(ElementwiseTest, BinaryOpsMatchAten) {
   EXPECT_TRUE(torch::equal(nn::Mul()(a, b), a * b));
   EXPECT_TRUE(torch::equal(nn::Div()(a, torch::scalar_tensor(8.0)), a / 8.0));
   EXPECT_TRUE(torch::equal(nn::MatMul()(a, b.transpose(-1, -2)), torch::matmul(a, b.transpose(-1, -2))));
+}
+
+// Binary blocks write over input 0 only when the caller hands it over and nothing
+// else holds it; values are those of the ATen op either way.
+TEST(ElementwiseTest, MovedFirstInputIsReusedOnlyWhenUnshared) {
+  nn::Add add;
+  const torch::Tensor b = torch::randn({4, 1});
+  torch::NoGradGuard no_grad;
+  torch::Tensor fresh = torch::randn({4, 6});
+  const torch::Tensor expected = fresh + b;
+  const void* memory = fresh.data_ptr();
+  const torch::Tensor reused = add(std::move(fresh), b);
+  EXPECT_EQ(reused.data_ptr(), memory);
+  EXPECT_TRUE(torch::equal(reused, expected));
+
+  const torch::Tensor held = torch::randn({4, 6});
+  const torch::Tensor copy = held.clone();
+  EXPECT_TRUE(torch::equal(add(held, b), copy + b));
+  EXPECT_TRUE(torch::equal(held, copy));
+  torch::Tensor small = torch::randn({4, 1});  // the result is larger than input 0
+  const torch::Tensor wide = torch::randn({4, 6});
+  EXPECT_EQ(add(std::move(small), wide).sizes(), wide.sizes());
+  torch::Tensor ints = torch::arange(6, torch::kLong);  // promotes to float
+  EXPECT_EQ(add(std::move(ints), torch::ones({6})).scalar_type(), torch::kFloat);
 }
 
 TEST(ElementwiseTest, AddPromotesAnInt64MaskAndLeavesItUnquantized) {

@@ -101,6 +101,62 @@ TEST(QuantizerNodeTest, SwitchBackToStaticUsesLearnedMinMax) {
   EXPECT_TRUE(torch::equal(q->forward(x), fake_quantize_static(x, q->encodings())));
 }
 
+// forward_owned: the values of forward(), written over the input only when nothing
+// else can see it.
+QuantizerNode calibrated_node(Grid grid) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  q->set_encoding(make_encoding(-1.5, 2.0, 8, Symmetry::asymmetric));
+  if (grid == Grid::learned_grid) q->switch_to_learned_grid();
+  return q;
+}
+
+TEST(QuantizerNodeTest, ForwardOwnedReusesAnUnsharedTensorWithIdenticalValues) {
+  for (const Grid grid : {Grid::static_grid, Grid::learned_grid}) {
+    QuantizerNode q = calibrated_node(grid);
+    torch::NoGradGuard no_grad;
+    torch::Tensor x = torch::randn({3, 1000}) * 2;
+    const torch::Tensor expected = q->forward(x);
+    const void* memory = x.data_ptr();
+    const torch::Tensor y = q->forward_owned(x.clone());  // a fresh temporary: overwritten
+    EXPECT_TRUE(torch::equal(y, expected)) << to_string(grid);
+    const torch::Tensor z = q->forward_owned(std::move(x));
+    EXPECT_EQ(z.data_ptr(), memory) << to_string(grid);
+    EXPECT_TRUE(torch::equal(z, expected)) << to_string(grid);
+  }
+}
+
+TEST(QuantizerNodeTest, ForwardOwnedNeverWritesOverMemoryOthersSee) {
+  for (const Grid grid : {Grid::static_grid, Grid::learned_grid}) {
+    QuantizerNode q = calibrated_node(grid);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor held = torch::randn({2, 500}) * 2;
+    const torch::Tensor copy = held.clone();
+    q->forward_owned(held);                         // another handle exists
+    q->forward_owned(held.narrow(1, 0, 500));       // a view of held's storage
+    q->forward_owned(held.reshape({1000}));         // an alias
+    EXPECT_TRUE(torch::equal(held, copy)) << to_string(grid);
+  }
+}
+
+TEST(QuantizerNodeTest, ForwardOwnedKeepsAutogradAndObservers) {
+  QuantizerNode q = calibrated_node(Grid::learned_grid);
+  torch::Tensor x = torch::randn({10}, torch::requires_grad());
+  const torch::Tensor y = q->forward_owned(x * 1.0);
+  EXPECT_TRUE(y.requires_grad());
+  y.sum().backward();
+  EXPECT_TRUE(q->encoding_max.grad().defined());
+
+  QuantizerNode observed = calibrated_node(Grid::static_grid);
+  torch::Tensor seen;
+  observed->set_observer([&](const torch::Tensor& t) { seen = t; });
+  EXPECT_TRUE(static_cast<bool>(observed->observer()));
+  torch::NoGradGuard no_grad;
+  torch::Tensor fresh = torch::randn({10}) * 3;
+  const torch::Tensor before = fresh.clone();
+  observed->forward_owned(std::move(fresh));
+  EXPECT_TRUE(torch::equal(seen, before)) << "the observer must see the float input, not the quantized one";
+}
+
 TEST(QuantizerNodeTest, RegisteredAsSubmoduleHasPathName) {
   struct Block : torch::nn::Module {
     Block() { output_quantizer = register_module("output_quantizer", QuantizerNode(QuantizerOptions(8))); }

@@ -127,6 +127,33 @@ TEST(TrainerTest, SameSeedGivesTheSameLossSequence) {
   EXPECT_NE(ra.losses, rc.losses);
 }
 
+// Gradient checkpointing recomputes each layer in backward: with dropout on (the
+// recomputation must replay the same masks) and with every quantizer learning its
+// range, the training run is the same as without it.
+TEST(TrainerTest, GradientCheckpointingTrainsExactlyAsWithout) {
+  const TaskDataset data = marker_task(32);
+  for (const bool qat : {false, true}) {
+    const auto options = fast_options().dropout(0.1).epochs(1);  // 4 steps
+    auto plain = tiny_model(5);
+    auto checkpointed = tiny_model(5);
+    if (qat) {
+      enable_learned_quantizers(plain, data);
+      enable_learned_quantizers(checkpointed, data);
+    }
+    const TrainResult a = Trainer(plain, options).train(data);
+    const TrainResult b = Trainer(checkpointed, TrainOptions(options).gradient_checkpointing(true)).train(data);
+    ASSERT_EQ(a.losses.size(), b.losses.size());
+    for (size_t i = 0; i < a.losses.size(); ++i) EXPECT_NEAR(a.losses[i], b.losses[i], 1e-6) << "qat " << qat << " step " << i;
+    const auto pa = plain->named_parameters();
+    const auto pb = checkpointed->named_parameters();
+    for (const auto& item : pa) {
+      const double diff = (item.value() - pb[item.key()]).abs().max().item<double>();
+      EXPECT_LE(diff, 1e-6) << "qat " << qat << ": " << item.key();
+    }
+    EXPECT_TRUE(checkpointed->bert->encoder->gradient_checkpointing);
+  }
+}
+
 TEST(TrainerTest, ResumedRunContinuesExactly) {
   const TaskDataset data = marker_task(40);
   const auto options = fast_options().dropout(0.1).epochs(4).warmup_steps(3);  // 20 steps

@@ -22,7 +22,12 @@
 namespace qsim::nn {
 namespace detail {
 
-/// The shared body: Derived supplies `kName`, `kOpType` and `static apply(a, b)`.
+/// Whether a ⊙ b can be written over a: a is free to overwrite and the result has
+/// a's dtype and shape (b broadcasts into a).
+bool fits_in_place(const torch::Tensor& a, const torch::Tensor& b);
+
+/// The shared body: Derived supplies `kName`, `kOpType` and `static apply(a, b)`,
+/// which may write over `a` (see fits_in_place).
 template <typename Derived>
 class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
  public:
@@ -30,11 +35,12 @@ class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
   void pretty_print(std::ostream& stream) const override { stream << "qsim::nn::" << Derived::kName << "()"; }
   std::string_view op_type() const override { return Derived::kOpType; }
 
-  /// Quantizes both inputs (no-ops while disabled), applies the op, quantizes the result.
-  torch::Tensor forward(const torch::Tensor& a, const torch::Tensor& b) {
-    const torch::Tensor x = quantize_input(0, a);  // one statement each: input 0 first
+  /// Quantizes both inputs (no-ops while disabled), applies the op, quantizes the
+  /// result. Pass `a` as an rvalue (std::move) to let the op reuse its memory.
+  torch::Tensor forward(torch::Tensor a, const torch::Tensor& b) {
+    torch::Tensor x = quantize_input_owned(0, std::move(a));  // one statement each: input 0 first
     const torch::Tensor y = quantize_input(1, b);
-    return this->output_quantizer(Derived::apply(x, y));
+    return this->quantize_output(Derived::apply(std::move(x), y));
   }
 };
 
@@ -46,7 +52,9 @@ class AddImpl : public detail::BinaryOpImpl<AddImpl> {
   AddImpl() { reset(); }
   static constexpr std::string_view kName = "Add";
   static constexpr std::string_view kOpType = "Add";
-  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::add(a, b); }
+  static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
+    return detail::fits_in_place(a, b) ? a.add_(b) : at::add(a, b);
+  }
 };
 TORCH_MODULE(Add);
 
@@ -56,7 +64,9 @@ class SubImpl : public detail::BinaryOpImpl<SubImpl> {
   SubImpl() { reset(); }
   static constexpr std::string_view kName = "Sub";
   static constexpr std::string_view kOpType = "Sub";
-  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::sub(a, b); }
+  static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
+    return detail::fits_in_place(a, b) ? a.sub_(b) : at::sub(a, b);
+  }
 };
 TORCH_MODULE(Sub);
 
@@ -66,7 +76,9 @@ class MulImpl : public detail::BinaryOpImpl<MulImpl> {
   MulImpl() { reset(); }
   static constexpr std::string_view kName = "Mul";
   static constexpr std::string_view kOpType = "Mul";
-  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::mul(a, b); }
+  static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
+    return detail::fits_in_place(a, b) ? a.mul_(b) : at::mul(a, b);
+  }
 };
 TORCH_MODULE(Mul);
 
@@ -76,7 +88,9 @@ class DivImpl : public detail::BinaryOpImpl<DivImpl> {
   DivImpl() { reset(); }
   static constexpr std::string_view kName = "Div";
   static constexpr std::string_view kOpType = "Div";
-  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::div(a, b); }
+  static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
+    return detail::fits_in_place(a, b) ? a.div_(b) : at::div(a, b);
+  }
 };
 TORCH_MODULE(Div);
 

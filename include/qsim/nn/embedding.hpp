@@ -50,6 +50,9 @@ class EmbeddingImpl : public torch::nn::Cloneable<EmbeddingImpl>, public Quantiz
   EmbeddingOptions options;
   torch::Tensor weight;
   quant::QuantizerNode weight_quantizer{nullptr};
+
+ private:
+  bool can_quantize_gathered_rows() const;
 };
 TORCH_MODULE(Embedding);
 

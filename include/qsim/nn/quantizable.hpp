@@ -67,6 +67,11 @@ class Quantizable {
   quant::QuantizerNode register_param_quantizer(torch::nn::Module& self, const std::string& param);
   /// Quantizes input `index` (a no-op returning `x` while the slot is disabled).
   torch::Tensor quantize_input(std::size_t index, const torch::Tensor& x);
+  /// Same for an input the caller hands over (may be quantized in place).
+  torch::Tensor quantize_input_owned(std::size_t index, torch::Tensor x);
+  /// Quantizes the block's own freshly computed result (in place when nothing else
+  /// holds it, see QuantizerNodeImpl::forward_owned).
+  torch::Tensor quantize_output(torch::Tensor y) { return output_quantizer->forward_owned(std::move(y)); }
 
  private:
   std::vector<NamedQuantizer> param_quantizers_;

@@ -36,7 +36,8 @@ at::Tensor fake_quantize_static(const at::Tensor& x, const std::vector<Encoding>
                                 std::optional<int64_t> axis = std::nullopt);
 at::Tensor fake_quantize_static(const at::Tensor& x, const Encoding& encoding);
 
-/// Same, into a preallocated float32 tensor of x's shape (no autograd).
+/// Same, into a preallocated float32 tensor of x's shape (no autograd); `out` may be
+/// x itself (each element is read before it is written).
 void fake_quantize_static_out(const at::Tensor& x, const std::vector<Encoding>& encodings,
                               std::optional<int64_t> axis, at::Tensor& out);
 
@@ -70,6 +71,10 @@ struct LearnedGridParams {
 /// y = (clamp(round_even(t) − o, 0, N) + o)·Δ, t = x/Δ or x·(1/Δ) per `mode`. No autograd.
 at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& grid, std::optional<int64_t> axis,
                                  ScaleMode mode = ScaleMode::divide);
+
+/// Same, into a preallocated contiguous float32 tensor of x's shape (may be x itself).
+void fake_quantize_learned_out(const at::Tensor& x, const LearnedGridParams& grid, std::optional<int64_t> axis,
+                               ScaleMode mode, at::Tensor& out);
 
 /// One fused pass of the range-learning backward (§5.4): grad_input = g·k and, per
 /// channel, in double, sum_s = Σ (q + (offset_in_sum ? o : 0) − k·t)·g and

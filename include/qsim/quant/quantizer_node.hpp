@@ -30,11 +30,20 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// Enabled on the static grid with no encoding yet (calibration): returns x.
   torch::Tensor forward(const torch::Tensor& x);
 
+  /// forward() for a tensor the caller hands over (a block's freshly computed
+  /// output). When nothing else can see its memory — sole owner of tensor and
+  /// storage, contiguous float32 on the CPU, no autograd, no observer — the result
+  /// is written over x instead of into a new tensor: the same values, without the
+  /// allocation and half the memory traffic. Otherwise exactly forward(x).
+  torch::Tensor forward_owned(torch::Tensor x);
+
   bool enabled() const { return options.enabled(); }
   void set_enabled(bool on) { options.enabled(on); }
 
   /// Called with the float input on every enabled forward; empty = none.
   void set_observer(std::function<void(const torch::Tensor&)> observer) { observer_ = std::move(observer); }
+  /// The observer set_observer installed (empty = none), so callers can chain theirs.
+  const std::function<void(const torch::Tensor&)>& observer() const { return observer_; }
 
   /// Static grid state: one encoding per tensor, or one per channel.
   bool has_encoding() const { return !encodings_.empty(); }

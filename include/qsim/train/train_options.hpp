@@ -50,6 +50,10 @@ struct TrainOptions {
   /// then the batches shuffled), as Hugging Face's group_by_length: with
   /// trim_padding, far fewer padded tokens on data of mixed lengths.
   TORCH_ARG(bool, group_by_length) = false;
+  /// Recompute each encoder layer during backward instead of keeping its
+  /// activations (BertEncoder::gradient_checkpointing): same gradients, far less
+  /// peak memory, about one extra forward per step.
+  TORCH_ARG(bool, gradient_checkpointing) = false;
   /// Log the mean loss every this many steps (0 = never).
   TORCH_ARG(int64_t, log_every) = 50;
   /// Write a checkpoint to checkpoint_dir every this many steps (0 = never).

@@ -31,6 +31,10 @@ class BertEncoderImpl : public torch::nn::Cloneable<BertEncoderImpl> {
 
   BertConfig config;
   torch::nn::ModuleList layer{nullptr};
+  /// Gradient checkpointing (Hugging Face's gradient_checkpointing): when training,
+  /// keep only each layer's input and recompute the layer during backward — same
+  /// values and gradients, peak activation memory of one layer, ~1 extra forward.
+  bool gradient_checkpointing = false;
 };
 TORCH_MODULE(BertEncoder);
 
