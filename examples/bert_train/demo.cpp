@@ -1,8 +1,9 @@
 // bert_demo: the README's first command. Trains a small BERT from random
-// initialisation on the real SST-2 train split (bert-base-uncased vocab), then
-// evaluates SST-2 dev three ways on the same model object: FP32, W8A8 after
-// calibration only (PTQ), W8A8 after range-learning QAT, and prints the table.
-// Everything runs on the CPU in a few minutes; see docs/results.md.
+// initialisation on a real GLUE train split (SST-2 by default; --task rte, mrpc,
+// stsb or cola for the longer optional run; bert-base-uncased vocab), then evaluates
+// its dev split three ways on the same model object: FP32, W8A8 after calibration
+// only (PTQ), W8A8 after range-learning QAT, and prints the table. Everything runs
+// on the CPU in a few minutes; see docs/results.md.
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -13,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "model_card.hpp"
+#include "detail/check.hpp"
 #include "qsim/error.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/bert_config.hpp"
@@ -29,6 +31,7 @@ using namespace qsim;
 using Clock = std::chrono::steady_clock;
 
 struct DemoFlags {
+  std::string task = "sst2";
   std::string data_dir;
   std::string output_dir = "demo_result";
   int threads = 1;  // tiny matmuls: a second OpenMP thread costs more than it gives on a shared 2-core box
@@ -64,7 +67,7 @@ train::TaskDataset sorted_by_length(const train::TaskDataset& data) {
   return out;
 }
 
-models::bert::BertConfig demo_config(const DemoFlags& f, int64_t vocab_size) {
+models::bert::BertConfig demo_config(const DemoFlags& f, const examples::ModelCard& card, int64_t vocab_size) {
   nlohmann::json json = {{"vocab_size", vocab_size},
                          {"hidden_size", f.hidden},
                          {"num_hidden_layers", f.layers},
@@ -73,18 +76,21 @@ models::bert::BertConfig demo_config(const DemoFlags& f, int64_t vocab_size) {
                          {"max_position_embeddings", std::max<int64_t>(128, f.max_seq_length)},
                          {"hidden_dropout_prob", f.dropout},
                          {"attention_probs_dropout_prob", f.dropout},
-                         {"num_labels", 2},
+                         {"num_labels", examples::num_labels_of(card)},
                          {"architectures", {"BertForSequenceClassification"}}};
+  if (examples::num_labels_of(card) == 1) json["problem_type"] = "regression";
   auto config = models::bert::BertConfig::from_json(json, "demo config");
   config.attention_mask = models::bert::AttentionMask::parse(f.attention_mask);
   return config;
 }
 
-double accuracy(models::bert::BertForTask& model, const examples::EvalSplit& dev, const text::Vocab& vocab) {
+// The card's headline metric on dev (accuracy, F1, MCC or correlation, in points).
+double score(models::bert::BertForTask& model, const examples::ModelCard& card, const examples::EvalSplit& dev,
+             const text::Vocab& vocab) {
   train::PredictOptions options;
   options.batch_size = 64;
   options.trim_padding = true;
-  return examples::evaluate_split(model, dev, vocab, options).at("acc");
+  return examples::headline(card, examples::evaluate_split(model, dev, vocab, options));
 }
 
 int run(const DemoFlags& f) {
@@ -92,10 +98,10 @@ int run(const DemoFlags& f) {
   at::set_num_threads(f.threads);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
   const auto tokenizer = text::BertTokenizer::from_file(examples::resolve_vocab("", data_dir));
-  examples::ModelCard card;
-  card.name = "demo_sst2";
-  card.task = "sst2";
-  card.metric = "acc";
+  // The zoo card of the task gives its metric, label count and reference row.
+  examples::ModelCard card = examples::load_model_card("bert_w8a8_" + f.task, examples::default_model_card_dir());
+  QSIM_CHECK(!card.is_squad() && card.task != "mnli" && card.task != "qqp" && card.task != "qnli", ConfigError,
+             "--task {}: the demo trains on the small GLUE tasks sst2, rte, mrpc, stsb or cola", f.task);
   card.max_seq_length = f.max_seq_length;
   const train::TaskDataset train_data = examples::load_train_split(card, data_dir, tokenizer, std::nullopt, f.max_train_samples);
   examples::EvalSplit dev = examples::load_dev_splits(card, data_dir, tokenizer, std::nullopt, 0).front();
@@ -103,7 +109,7 @@ int run(const DemoFlags& f) {
   logger()->info("demo: data ready in {:.1f} s", seconds_since(start));
 
   torch::manual_seed(f.seed);
-  models::bert::BertForTask model(demo_config(f, tokenizer.vocab().size()));
+  models::bert::BertForTask model(demo_config(f, card, tokenizer.vocab().size()));
   const auto fp32_start = Clock::now();
   train::Trainer fp32_trainer(model, train::TrainOptions()
                                          .learning_rate(f.learning_rate)
@@ -118,15 +124,15 @@ int run(const DemoFlags& f) {
                                          .log_every(200));
   fp32_trainer.train(train_data);
   const double fp32_train_s = seconds_since(fp32_start);
-  const double fp32 = accuracy(model, dev, tokenizer.vocab());
-  logger()->info("demo: FP32 dev accuracy {:.2f} (training {:.0f} s)", fp32, fp32_train_s);
+  const double fp32 = score(model, card, dev, tokenizer.vocab());
+  logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
 
   sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(),
                          sim::SimOptions().scheme(sim::QuantScheme::tf_range_learning));
   quantsim.compute_encodings([&](torch::nn::Module&) { train::run_batches(model, train_data, f.batch_size, f.calibrate); });
   quantsim.set_mode(sim::Mode::quantized);
-  const double ptq = accuracy(model, dev, tokenizer.vocab());
-  logger()->info("demo: W8A8 PTQ dev accuracy {:.2f}", ptq);
+  const double ptq = score(model, card, dev, tokenizer.vocab());
+  logger()->info("demo: W8A8 PTQ dev {} {:.2f}", card.metric, ptq);
 
   quantsim.set_mode(sim::Mode::range_learning);
   const auto qat_start = Clock::now();
@@ -146,16 +152,16 @@ int run(const DemoFlags& f) {
   }
   const double qat_train_s = seconds_since(qat_start);
   quantsim.set_mode(sim::Mode::quantized);
-  const double qat = accuracy(model, dev, tokenizer.vocab());
-  logger()->info("demo: W8A8 QAT dev accuracy {:.2f} (QAT {:.0f} s)", qat, qat_train_s);
+  const double qat = score(model, card, dev, tokenizer.vocab());
+  logger()->info("demo: W8A8 QAT dev {} {:.2f} (QAT {:.0f} s)", card.metric, qat, qat_train_s);
 
   examples::ResultsTable table;
-  table.columns = {examples::column_name("sst2", "acc")};
+  table.columns = {examples::column_name(card.task, card.metric)};
   table.rows = {{"FP32 (demo BERT, from scratch)", {fp32}},
                 {"W8A8 PTQ (calibration only)", {ptq}},
                 {"W8A8 QAT (range learning)", {qat}},
-                {"FP32 (zoo bert-base, reference)", {93.12}},
-                {"W8A8 (zoo bert-base, reference)", {91.28}}};
+                {"FP32 (zoo bert-base, reference)", {card.reference.at("fp32")}},
+                {"W8A8 (zoo bert-base, reference)", {card.reference.at("w8a8")}}};
   const double total_s = seconds_since(start);
   const std::string model_line =
       fmt::format("{} layers, hidden {}, {} heads, seq {}, vocab {}; {} train examples, {} epoch(s), batch {}",
@@ -165,15 +171,16 @@ int run(const DemoFlags& f) {
       "Model: {}.\nPTQ loses {:.2f} points; QAT ({} steps) recovers {:.2f}, ending {:.2f} from FP32.\n"
       "Times: FP32 training {:.0f} s, QAT {:.0f} s, total {:.0f} s on {} threads.",
       model_line, fp32 - ptq, f.qat_steps, qat - ptq, fp32 - qat, fp32_train_s, qat_train_s, total_s, f.threads);
-  const nlohmann::json json = {{"task", "sst2"},
-                               {"metric", "acc"},
+  const nlohmann::json json = {{"task", card.task},
+                               {"metric", card.metric},
                                {"fp32", fp32},
                                {"w8a8_ptq", ptq},
                                {"w8a8_qat", qat},
-                               {"reference", {{"fp32", 93.12}, {"w8a8", 91.28}}},
+                               {"reference", card.reference},
                                {"model", model_line},
                                {"seconds", {{"fp32_train", fp32_train_s}, {"qat", qat_train_s}, {"total", total_s}}}};
-  examples::write_results(f.output_dir, json, "qsim demo: SST-2, small BERT from scratch", table, notes);
+  examples::write_results(f.output_dir, json, fmt::format("qsim demo: {}, small BERT from scratch", card.task), table,
+                          notes);
   fmt::print("\n{}\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), notes, f.output_dir,
              f.output_dir);
   return 0;
@@ -184,7 +191,8 @@ int run(const DemoFlags& f) {
 int main(int argc, char** argv) {
   CLI::App app{"bert_demo: small BERT on SST-2 from scratch: FP32 vs W8A8 PTQ vs W8A8 QAT"};
   DemoFlags f;
-  app.add_option("--data_dir", f.data_dir, "data root with glue/SST-2 and vocab/ (default: $QSIM_DATA_DIR, ../shared/data)");
+  app.add_option("--task", f.task, "GLUE task trained and evaluated: sst2 (default), rte, mrpc, stsb or cola");
+  app.add_option("--data_dir", f.data_dir, "data root with glue/<TASK> and vocab/ (default: $QSIM_DATA_DIR, ../shared/data)");
   app.add_option("--output_dir", f.output_dir, "where results.json and results.md go");
   app.add_option("--threads", f.threads, "CPU threads")->check(CLI::Range(1, 256));
   app.add_option("--layers", f.layers, "encoder layers")->check(CLI::Range(1, 24));

@@ -136,6 +136,9 @@ class BertEvalTest : public ::testing::Test {
     write_checkpoint(*root_ / "seqcls3", "BertForSequenceClassification", 3, 2);
     write_checkpoint(*root_ / "regression", "BertForSequenceClassification", 1, 3);
     write_checkpoint(*root_ / "qa", "BertForQuestionAnswering", 2, 4);
+    // bert_demo reads the shared vocab layout of the data root.
+    fs::create_directories(*root_ / "data" / "vocab");
+    fs::copy_file(*root_ / "seqcls2" / "vocab.txt", *root_ / "data" / "vocab" / "bert-base-uncased-vocab.txt");
   }
   static void TearDownTestSuite() {
     std::error_code ignored;
@@ -339,6 +342,29 @@ TEST_F(BertEvalTest, BertTrainBadInputIsAClearError) {
                               (*root_ / "seqcls2").string(), (*root_ / "never").string()));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+}
+
+// bert_demo on any small GLUE task: trains from scratch, writes the three rows and the
+// card's metric and reference row.
+TEST_F(BertEvalTest, DemoRunsOnOtherTasksWithTheirMetric) {
+  for (const auto& [task, metric] : {std::pair<std::string, std::string>{"stsb", "corr"}, {"mrpc", "f1"}}) {
+    const fs::path out = *root_ / ("demo_" + task);
+    const RunResult r = run_command(fmt::format(
+        "'{}' --task {} --data_dir '{}' --output_dir '{}' --layers 1 --hidden 16 --heads 2 --max_seq_length 16 "
+        "--batch_size 4 --epochs 1 --calibrate 1 --qat_steps 2 --threads 1",
+        QSIM_BERT_DEMO_BIN, task, (*root_ / "data").string(), out.string()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = results(out);
+    EXPECT_EQ(j.at("task"), task);
+    EXPECT_EQ(j.at("metric"), metric);
+    for (const char* row : {"fp32", "w8a8_ptq", "w8a8_qat"}) EXPECT_TRUE(j.at(row).is_number()) << task << " " << row;
+    EXPECT_TRUE(j.at("reference").contains("fp32"));
+    EXPECT_NE(read(out / "results.md").find("W8A8 QAT"), std::string::npos);
+  }
+  const RunResult bad = run_command(fmt::format("'{}' --task squad --data_dir '{}' --output_dir '{}'", QSIM_BERT_DEMO_BIN,
+                                                (*root_ / "data").string(), (*root_ / "demo_bad").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--task squad"), std::string::npos) << bad.err;
 }
 
 }  // namespace
