@@ -36,6 +36,7 @@
 #include "qsim/quant/quantizer_options.hpp"
 #include "qsim/quant/range_learning.hpp"
 #include "qsim/quant/static_grid.hpp"
+#include "qsim/quant/tensor_ownership.hpp"
 #include "qsim/analysis/analyzer_kind.hpp"
 #include "qsim/analysis/analyzer_options.hpp"
 #include "qsim/analysis/encoding_analyzer.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-// QuantSim: the library's entry point (AIMET's QuantizationModel). It walks a
+// QuantSim: the library's entry point (AIMET's QuantizationSimModel). It walks a
 // model built from qsim::nn blocks, enables and configures their quantizer slots
 // from an AIMET quantsim config (quantization-semantics.md §7), calibrates them
 // (§4.2), switches between FP32, quantized and range-learning modes on the same
