@@ -27,6 +27,7 @@
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
 #include "task_eval.hpp"
+#include "tool_errors.hpp"
 
 namespace {
 
@@ -228,16 +229,5 @@ int main(int argc, char** argv) {
   app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(f);
-  } catch (const qsim::ConfigError& e) {
-    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
-    return 2;
-  } catch (const qsim::IoError& e) {
-    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "bert_eval: error: {}\n", e.what());
-    return 1;
-  }
+  return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });
 }

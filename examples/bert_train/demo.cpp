@@ -24,6 +24,7 @@
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
 #include "task_eval.hpp"
+#include "tool_errors.hpp"
 
 namespace {
 
@@ -210,16 +211,5 @@ int main(int argc, char** argv) {
   app.add_option("--seed", f.seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(f);
-  } catch (const qsim::ConfigError& e) {
-    fmt::print(stderr, "bert_demo: error: {}\n", e.what());
-    return 2;
-  } catch (const qsim::IoError& e) {
-    fmt::print(stderr, "bert_demo: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "bert_demo: error: {}\n", e.what());
-    return 1;
-  }
+  return qsim::examples::run_reporting_errors("bert_demo", [&] { return run(f); });
 }

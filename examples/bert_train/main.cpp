@@ -21,6 +21,7 @@
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/train/trainer.hpp"
 #include "task_eval.hpp"
+#include "tool_errors.hpp"
 
 namespace {
 
@@ -156,16 +157,5 @@ int main(int argc, char** argv) {
   app.add_flag("--gradient_checkpointing", f.gradient_checkpointing, "recompute each layer in backward (less memory, ~1 extra forward)");
   app.add_flag("!--no_eval", f.evaluate, "skip the dev evaluation after training");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(f);
-  } catch (const qsim::ConfigError& e) {
-    fmt::print(stderr, "bert_train: error: {}\n", e.what());
-    return 2;
-  } catch (const qsim::IoError& e) {
-    fmt::print(stderr, "bert_train: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "bert_train: error: {}\n", e.what());
-    return 1;
-  }
+  return qsim::examples::run_reporting_errors("bert_train", [&] { return run(f); });
 }

@@ -8,10 +8,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "detail/check.hpp"
+#include "tensor_spec.hpp"
 #include "qsim/analysis/encoding_analyzer.hpp"
 #include "qsim/analysis/per_channel_analyzer.hpp"
-#include "qsim/io/safetensors.hpp"
 #include "qsim/log.hpp"
 
 namespace qsim::cli {
@@ -26,31 +25,15 @@ struct EncodeArgs {
   std::optional<int64_t> axis;
 };
 
-// "file.safetensors[:NAME]": NAME may be omitted when the file holds one tensor.
-at::Tensor load_batch(const std::string& spec) {
-  std::string path = spec;
-  std::string name;
-  const auto colon = spec.rfind(':');
-  if (colon != std::string::npos && colon > 0) {
-    path = spec.substr(0, colon);
-    name = spec.substr(colon + 1);
-  }
-  const io::SafetensorsFile file = io::load_safetensors(path);
-  if (!name.empty()) return file.at(name);
-  QSIM_CHECK(file.tensors.size() == 1, ConfigError, "--input {}: the file holds {} tensors; name one as {}:NAME", path,
-             file.tensors.size(), path);
-  return file.tensors.front().second;
-}
-
 std::vector<quant::Encoding> calibrate(const EncodeArgs& a, analysis::AnalyzerKind kind, quant::Symmetry symmetry) {
   const auto options = analysis::AnalyzerOptions().percentile(a.percentile);
   if (a.axis) {
     analysis::PerChannelAnalyzer analyzer(kind, *a.axis, options);
-    for (const std::string& input : a.inputs) analyzer.update_stats(load_batch(input));
+    for (const std::string& input : a.inputs) analyzer.update_stats(load_tensor(input, "--input"));
     return analyzer.compute_encodings(a.bitwidth, symmetry);
   }
   const auto analyzer = analysis::make_analyzer(kind, options);
-  for (const std::string& input : a.inputs) analyzer->update_stats(load_batch(input));
+  for (const std::string& input : a.inputs) analyzer->update_stats(load_tensor(input, "--input"));
   return {analyzer->compute_encoding(a.bitwidth, symmetry)};
 }
 

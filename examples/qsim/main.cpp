@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "qsim/error.hpp"
+#include "tool_errors.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"qsim: quantization simulation tools"};
@@ -18,19 +18,12 @@ int main(int argc, char** argv) {
   qsim::cli::add_qdq_command(app);
   qsim::cli::add_encode_command(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const qsim::ConfigError& e) {
-    fmt::print(stderr, "qsim: error: {}\n", e.what());
-    return 2;
-  } catch (const qsim::IoError& e) {
-    fmt::print(stderr, "qsim: error: {}\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "qsim: error: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+  return qsim::examples::run_reporting_errors("qsim", [&] {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    return 0;
+  });
 }
