@@ -9,7 +9,7 @@ namespace qsim::nn::detail {
 
 bool fits_in_place(const torch::Tensor& a, const torch::Tensor& b) {
   return quant::can_overwrite(a) && at::result_type(a, b) == a.scalar_type() &&
-         at::infer_size(a.sizes(), b.sizes()) == a.sizes().vec();
+         c10::IntArrayRef(at::infer_size(a.sizes(), b.sizes())) == a.sizes();
 }
 
 }  // namespace qsim::nn::detail

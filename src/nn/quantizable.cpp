@@ -29,16 +29,22 @@ quant::QuantizerNode Quantizable::register_param_quantizer(torch::nn::Module& se
   return node;
 }
 
+namespace {
+
+// Through the list's own storage (no shared_ptr copy); the slot type is fixed by
+// register_activation_quantizers, and Module is a virtual base, hence the dynamic cast.
+quant::QuantizerNodeImpl& input_node(const torch::nn::ModuleList& inputs, std::size_t index) {
+  return *inputs->begin()[static_cast<std::ptrdiff_t>(index)]->as<quant::QuantizerNodeImpl>();
+}
+
+}  // namespace
+
 torch::Tensor Quantizable::quantize_input(std::size_t index, const torch::Tensor& x) {
-  // Through the list's own storage (no shared_ptr copy); the slot type is fixed by
-  // register_activation_quantizers, and Module is a virtual base, hence the dynamic cast.
-  auto* node = input_quantizers->begin()[static_cast<std::ptrdiff_t>(index)]->as<quant::QuantizerNodeImpl>();
-  return node->forward(x);
+  return input_node(input_quantizers, index).forward(x);
 }
 
 torch::Tensor Quantizable::quantize_input_owned(std::size_t index, torch::Tensor x) {
-  auto* node = input_quantizers->begin()[static_cast<std::ptrdiff_t>(index)]->as<quant::QuantizerNodeImpl>();
-  return node->forward_owned(std::move(x));
+  return input_node(input_quantizers, index).forward_owned(std::move(x));
 }
 
 }  // namespace qsim::nn

@@ -28,6 +28,32 @@ Encoding exported_encoding(double min, double max, int bitwidth, Symmetry symmet
   return e;
 }
 
+// The quantize step of forward() for an enabled node: learned grid (gated in place
+// first, §5.1) or static grid; on the static grid without an encoding (calibration)
+// x itself. `in_place` writes the result over x (no autograd), else a new tensor.
+torch::Tensor quantize(const QuantizerOptions& o, const torch::Tensor& min, const torch::Tensor& max,
+                       const std::vector<Encoding>& encodings, const torch::Tensor& x, bool in_place) {
+  torch::Tensor out = x;
+  if (o.grid() == Grid::learned_grid) {
+    gate_learned_range_(min, max);
+    if (!in_place) {
+      RangeLearningOptions rl;
+      rl.bitwidth = o.bitwidth();
+      rl.symmetry = o.symmetry();
+      rl.channel_axis = o.channel_axis();
+      rl.scale_mode = o.scale_mode();
+      return range_learning_quantize(x, min, max, rl);
+    }
+    fake_quantize_learned_out(x, learned_grid_params(min, max, o.bitwidth(), o.symmetry()), o.channel_axis(),
+                              o.scale_mode(), out);
+    return out;
+  }
+  if (encodings.empty()) return x;
+  if (!in_place) return fake_quantize_static(x, encodings, o.channel_axis());
+  fake_quantize_static_out(x, encodings, o.channel_axis(), out);
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Grid grid) {
@@ -58,33 +84,14 @@ void QuantizerNodeImpl::reset() {
 torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
   if (!options.enabled() || passes_through(x)) return x;
   if (observer_) observer_(x);
-  if (options.grid() == Grid::learned_grid) {
-    gate_learned_range_(encoding_min, encoding_max);
-    RangeLearningOptions rl;
-    rl.bitwidth = options.bitwidth();
-    rl.symmetry = options.symmetry();
-    rl.channel_axis = options.channel_axis();
-    rl.scale_mode = options.scale_mode();
-    return range_learning_quantize(x, encoding_min, encoding_max, rl);
-  }
-  if (encodings_.empty()) return x;  // calibration: statistics only
-  return fake_quantize_static(x, encodings_, options.channel_axis());
+  return quantize(options, encoding_min, encoding_max, encodings_, x, /*in_place=*/false);
 }
 
 torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
-  if (!options.enabled() || passes_through(x) || observer_ || x.scalar_type() != at::kFloat ||
-      !can_overwrite(x))
-    return forward(x);
-  if (options.grid() == Grid::learned_grid) {
-    gate_learned_range_(encoding_min, encoding_max);
-    const LearnedGridParams grid =
-        learned_grid_params(encoding_min, encoding_max, options.bitwidth(), options.symmetry());
-    fake_quantize_learned_out(x, grid, options.channel_axis(), options.scale_mode(), x);
-    return x;
-  }
-  if (encodings_.empty()) return x;
-  fake_quantize_static_out(x, encodings_, options.channel_axis(), x);
-  return x;
+  const bool in_place = options.enabled() && !passes_through(x) && !observer_ && x.scalar_type() == at::kFloat &&
+                        can_overwrite(x);
+  if (!in_place) return forward(x);
+  return quantize(options, encoding_min, encoding_max, encodings_, x, /*in_place=*/true);
 }
 
 std::vector<Encoding> QuantizerNodeImpl::encodings() const {
