@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -127,6 +128,25 @@ TEST(TrainerTest, SameSeedGivesTheSameLossSequence) {
   EXPECT_NE(ra.losses, rc.losses);
 }
 
+// How many layer-checkpoint nodes the autograd graph of a training forward holds.
+int64_t checkpoint_nodes(models::bert::BertForTask& model, const TaskDataset& data) {
+  model->train();
+  const TaskBatch batch = data.batch(0, 4);
+  const torch::Tensor logits = model(batch.input_ids, batch.token_type_ids, batch.attention_mask).logits;
+  std::vector<torch::autograd::Node*> pending = {logits.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  int64_t count = 0;
+  while (!pending.empty()) {
+    torch::autograd::Node* node = pending.back();
+    pending.pop_back();
+    if (node == nullptr || !seen.insert(node).second) continue;
+    if (node->name().find("LayerCheckpoint") != std::string::npos) ++count;
+    for (const auto& edge : node->next_edges()) pending.push_back(edge.function.get());
+  }
+  model->eval();
+  return count;
+}
+
 // Gradient checkpointing recomputes each layer in backward: with dropout on (the
 // recomputation must replay the same masks) and with every quantizer learning its
 // range, the training run is the same as without it.
@@ -150,7 +170,10 @@ TEST(TrainerTest, GradientCheckpointingTrainsExactlyAsWithout) {
       const double diff = (item.value() - pb[item.key()]).abs().max().item<double>();
       EXPECT_LE(diff, 1e-6) << "qat " << qat << ": " << item.key();
     }
-    EXPECT_TRUE(checkpointed->bert->encoder->gradient_checkpointing);
+    // The equal runs above must come from the checkpointed path: one recomputing
+    // autograd node per encoder layer in a training forward's graph.
+    EXPECT_EQ(checkpoint_nodes(checkpointed, data), checkpointed->config.num_hidden_layers);
+    EXPECT_EQ(checkpoint_nodes(plain, data), 0);
   }
 }
 
