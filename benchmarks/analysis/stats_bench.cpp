@@ -1,7 +1,7 @@
 // Calibration statistics: our min/max and histogram updates against ATen's
 // at::aminmax and at::histc on the same 16M-float tensor, a plain copy as the
 // memory floor, and the analyzers' encoding searches. Run with 2 intra-op threads
-// (at::set_num_threads(2) in main). Results: docs/benchmarks.md.
+// (QSIM_BENCH_THREADS, default 2: bench_main.cpp). Results: docs/benchmarks.md.
 #include <benchmark/benchmark.h>
 
 #include <ATen/ATen.h>
@@ -102,12 +102,3 @@ BENCHMARK_CAPTURE(BM_Search, entropy_asymmetric, AnalyzerKind::entropy, Symmetry
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  at::set_num_threads(2);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

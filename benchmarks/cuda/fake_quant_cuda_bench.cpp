@@ -125,5 +125,3 @@ BENCHMARK(BM_AtenLearnableBackward)->Apply(sizes);
 BENCHMARK(BM_QsimLearnedBackward)->Apply(sizes);
 
 }  // namespace
-
-BENCHMARK_MAIN();

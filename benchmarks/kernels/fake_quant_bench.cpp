@@ -109,12 +109,3 @@ BENCHMARK(BM_AtenLearnableBackward)->Apply(sizes);
 BENCHMARK(BM_QsimRangeLearningBackward)->Apply(sizes);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  at::set_num_threads(2);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

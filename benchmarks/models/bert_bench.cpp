@@ -6,8 +6,6 @@
 // Shape: BERT-base (12 layers, hidden 768, 12 heads, intermediate 3072), batch 8,
 // seq 128, rows padded by 0..56 keys; intra-op threads: QSIM_BENCH_THREADS (default 2).
 // BM_PlainLibTorch runs before and after BM_QsimBertGraph to expose drift.
-#include <sys/resource.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -20,6 +18,7 @@
 
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "benchmarks/bench_support.hpp"
 
 namespace {
 
@@ -37,8 +36,6 @@ BertConfig base_config() {
 
 struct Fixture {
   Fixture() : model(base_config()) {
-    const char* threads = std::getenv("QSIM_BENCH_THREADS");
-    at::set_num_threads(threads != nullptr ? std::atoi(threads) : 2);
     model->eval();
     for (const auto& [name, tensor] : hf_state_dict(*model)) weights.emplace(name, tensor.detach());
     input_ids = at::randint(1, model->config.vocab_size, {kBatch, kSeq}, at::kLong);
@@ -95,9 +92,7 @@ at::Tensor plain_forward(const Fixture& f) {
 void report(benchmark::State& state) {
   state.counters["seq/s"] = benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
                                                benchmark::Counter::kIsRate);
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
+  state.counters["peak_rss_MiB"] = qsim::bench::peak_rss_mib();
 }
 
 void BM_PlainLibTorch(benchmark::State& state) {
@@ -136,5 +131,3 @@ BENCHMARK(BM_Agreement)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PlainLibTorch)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
 BENCHMARK(BM_QsimBertGraph)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
 BENCHMARK(BM_PlainLibTorch)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime()->Name("BM_PlainLibTorch/again");
-
-BENCHMARK_MAIN();

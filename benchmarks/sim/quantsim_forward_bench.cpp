@@ -21,7 +21,6 @@ constexpr int64_t kLength = 128;
 
 struct Fixture {
   Fixture() {
-    torch::set_num_threads(2);
     torch::manual_seed(0);
     BertConfig config;  // BERT-base sizes
     config.head = qsim::models::bert::BertHead::sequence_classification;
@@ -66,5 +65,3 @@ BENCHMARK(BM_QuantizedForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_RangeLearningForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -109,5 +109,3 @@ BENCHMARK(BM_TokenizeIds)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Encode)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-BENCHMARK_MAIN();

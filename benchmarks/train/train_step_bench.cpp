@@ -5,8 +5,6 @@
 // (--benchmark_filter) and read the peak_rss_MiB counter (getrusage max RSS).
 //
 //   build/eval-release/benchmarks/train/train_bench --benchmark_filter=BM_Fp32TrainStep
-#include <sys/resource.h>
-
 #include <cstdlib>
 
 #include <benchmark/benchmark.h>
@@ -16,6 +14,7 @@
 #include "qsim/sim/quant_sim.hpp"
 #include "qsim/train/predict.hpp"
 #include "qsim/train/trainer.hpp"
+#include "benchmarks/bench_support.hpp"
 
 namespace {
 
@@ -23,17 +22,6 @@ using namespace qsim;
 
 constexpr int64_t kBatch = 8;
 constexpr int64_t kSeq = 128;
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
-
-void set_threads() {
-  const char* env = std::getenv("QSIM_BENCH_THREADS");
-  at::set_num_threads(env != nullptr ? std::atoi(env) : 2);
-}
 
 models::bert::BertForTask base_model() {
   nlohmann::json json = {{"architectures", {"BertForSequenceClassification"}}, {"num_labels", 2}};
@@ -61,7 +49,6 @@ std::unique_ptr<sim::QuantSim> make_sim(models::bert::BertForTask& model, const 
 }
 
 void train_steps(benchmark::State& state, bool qat, bool checkpointing = false) {
-  set_threads();
   auto model = base_model();
   const train::TaskDataset data = random_data(kBatch * 4, model->config.vocab_size);
   std::unique_ptr<sim::QuantSim> quantsim;
@@ -75,11 +62,10 @@ void train_steps(benchmark::State& state, bool qat, bool checkpointing = false) 
   trainer.train_step(batch);  // warm-up: AdamW state allocated
   for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batch));
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["peak_rss_MiB"] = peak_rss_mib();
+  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
 }
 
 void eval_batches(benchmark::State& state, bool w8a8) {
-  set_threads();
   auto model = base_model();
   const train::TaskDataset data = random_data(kBatch, model->config.vocab_size);
   std::unique_ptr<sim::QuantSim> quantsim;
@@ -94,7 +80,7 @@ void eval_batches(benchmark::State& state, bool w8a8) {
     benchmark::DoNotOptimize(predictions.logits.data_ptr());
   }
   state.SetItemsProcessed(state.iterations() * kBatch);  // sequences
-  state.counters["peak_rss_MiB"] = peak_rss_mib();
+  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
 }
 
 void BM_Fp32TrainStep(benchmark::State& state) { train_steps(state, false); }
@@ -113,5 +99,3 @@ BENCHMARK(BM_Fp32Eval)->Unit(benchmark::kMillisecond)->Iterations(5);
 BENCHMARK(BM_W8A8Eval)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 }  // namespace
-
-BENCHMARK_MAIN();
