@@ -4,7 +4,7 @@
 // serves every mode, as QuantSim does. Peak memory: run one benchmark per process
 // (--benchmark_filter) and read the peak_rss_MiB counter (getrusage max RSS).
 //
-//   build/eval-release/benchmarks/train/train_bench --benchmark_filter=BM_Fp32TrainStep
+//   build/dev/benchmarks/train/train_bench --benchmark_filter="^BM_Fp32TrainStep/"
 #include <cstdlib>
 
 #include <benchmark/benchmark.h>
