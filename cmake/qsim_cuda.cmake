@@ -49,3 +49,46 @@ if(QSIM_CUDA_ENABLED OR (QSIM_BUILD_CUDA_KERNELS AND NOT QSIM_SANITIZE))
   endif()
 endif()
 message(STATUS "qsim: CUDA kernels: ${QSIM_CUDA_KERNELS} (architectures: ${CMAKE_CUDA_ARCHITECTURES})")
+
+# The CUDA glue of the quant and analysis layers (src/*/cuda/*.cpp): plain C++ on
+# ATen types, c10/cuda's current stream and device guard, and kernels/cuda.
+# With dispatch on, each layer builds <name>.cpp and links kernels/cuda, c10_cuda
+# and the CUDA runtime; otherwise it builds <name>_unavailable.cpp (which throws).
+if(QSIM_CUDA_ENABLED)
+  find_library(QSIM_C10_CUDA_LIBRARY c10_cuda HINTS "${TORCH_INSTALL_PREFIX}/lib" REQUIRED)
+endif()
+
+# qsim_cuda_glue_source(<out-var> <path without .cpp>)
+function(qsim_cuda_glue_source out stem)
+  if(QSIM_CUDA_ENABLED)
+    set(${out} ${stem}.cpp PARENT_SCOPE)
+  else()
+    set(${out} ${stem}_unavailable.cpp PARENT_SCOPE)
+  endif()
+endfunction()
+
+# qsim_link_cuda_glue(<layer target>)
+function(qsim_link_cuda_glue target)
+  if(QSIM_CUDA_ENABLED)
+    target_link_libraries(${target} PRIVATE qsim::kernels_cuda ${QSIM_C10_CUDA_LIBRARY} CUDA::cudart)
+  endif()
+endfunction()
+
+# qsim_cuda_glue_compile_check(<sources...>): in a build that has nvcc but a CPU
+# LibTorch (CI, every developer machine without a GPU) the glue is not part of the
+# library, so it is compiled here on its own, warnings as errors, against the c10/cuda
+# headers that every LibTorch ships and the CUDA toolkit's: a compile error in it
+# fails the build. (Not linked: c10_cuda exists only in a CUDA LibTorch.)
+function(qsim_cuda_glue_compile_check)
+  if(QSIM_CUDA_ENABLED OR NOT QSIM_CUDA_KERNELS OR NOT QSIM_WITH_TORCH)
+    return()
+  endif()
+  add_library(qsim_cuda_glue_check OBJECT ${ARGN})
+  target_link_libraries(qsim_cuda_glue_check PRIVATE qsim::analysis qsim::kernels_cuda CUDA::cudart)
+  target_include_directories(qsim_cuda_glue_check PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+  # A CPU LibTorch leaves out c10/cuda's generated export-macro header; its content
+  # only matters on Windows.
+  target_compile_definitions(qsim_cuda_glue_check PRIVATE C10_CUDA_NO_CMAKE_CONFIGURE_FILE)
+  qsim_enable_warnings(qsim_cuda_glue_check)
+  message(STATUS "qsim: CUDA glue: compile check only (no CUDA LibTorch)")
+endfunction()

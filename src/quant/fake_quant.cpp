@@ -8,6 +8,7 @@
 
 #include "detail/check.hpp"
 #include "qsim/quant/static_grid.hpp"
+#include "quant/cuda/fake_quant_cuda.hpp"
 #include "quant/kernel_dispatch.hpp"
 #include "quant/static_ste.hpp"
 
@@ -15,12 +16,18 @@ namespace qsim::quant {
 namespace {
 
 namespace cpu = kernels::cpu;
+namespace cuda = detail::cuda;
 
 // f32 of each channel's static-grid parameters (§2), structure of arrays.
 struct StaticArrays {
   std::vector<float> lo, hi, delta, offset;
   std::vector<double> offset_double;
   cpu::StaticGrid grid() const { return {lo.data(), hi.data(), delta.data(), offset.data()}; }
+  /// Rows lo, hi, Δ, o (then `extra`) on `device`, for kernels/cuda.
+  at::Tensor on_device(const at::Device& device, const std::vector<float>* extra = nullptr) const {
+    if (extra != nullptr) return detail::device_rows({&lo, &hi, &delta, &offset, extra}, device);
+    return detail::device_rows({&lo, &hi, &delta, &offset}, device);
+  }
 };
 
 StaticArrays static_arrays(const std::vector<Encoding>& encodings, std::string_view what) {
@@ -49,6 +56,9 @@ std::vector<float> code_shifts(const std::vector<Encoding>& encodings, const Sta
 
 struct LearnedArrays {
   at::Tensor delta, inv_delta, offset;
+  cuda::DeviceLearnedGrid device_grid(double steps, ScaleMode mode) const {
+    return {delta, inv_delta, offset, static_cast<float>(steps), mode == ScaleMode::multiply_reciprocal};
+  }
   cpu::LearnedGrid grid(double steps, ScaleMode mode) const {
     cpu::LearnedGrid g;
     g.delta = delta.data_ptr<float>();
@@ -60,8 +70,10 @@ struct LearnedArrays {
   }
 };
 
-LearnedArrays learned_arrays(const LearnedGridParams& p, std::string_view what) {
+LearnedArrays learned_arrays(const at::Tensor& x, const LearnedGridParams& p, std::string_view what) {
   QSIM_CHECK(p.delta.defined() && p.offset.defined(), ValueError, "{}: learned grid delta/offset undefined", what);
+  detail::check_same_device(x, p.delta, "the learned grid's delta", what);
+  detail::check_same_device(x, p.offset, "the learned grid's offset", what);
   QSIM_CHECK(p.delta.numel() == p.offset.numel(), ValueError, "{}: {} deltas but {} offsets", what,
              p.delta.numel(), p.offset.numel());
   QSIM_CHECK(std::isfinite(p.steps) && p.steps >= 1.0, ValueError, "{}: learned grid steps must be >= 1, got {}",
@@ -70,9 +82,41 @@ LearnedArrays learned_arrays(const LearnedGridParams& p, std::string_view what) 
   a.delta = p.delta.detach().to(at::kFloat).contiguous().reshape({-1});
   a.offset = p.offset.detach().to(at::kFloat).contiguous().reshape({-1});
   a.inv_delta = at::reciprocal(a.delta);  // float32 1.0f / Δ, as PyTorch's kernels
+  // On CUDA this check would stall the host on every call: a non-positive or NaN Δ
+  // gives NaN/Inf outputs there instead (docs/design.md, "CUDA dispatch").
+  if (x.is_cuda()) return a;
   QSIM_CHECK(at::isfinite(a.delta).all().item<bool>() && (a.delta > 0).all().item<bool>(), ValueError,
              "{}: learned grid delta must be finite and positive", what);
   return a;
+}
+
+// out = static grid of `in` (float32 on the CPU; any float dtype on CUDA, where
+// out shares it).
+void run_static_forward(const at::Tensor& in, const at::Tensor& out, const cpu::ChannelLayout& layout,
+                        const StaticArrays& a) {
+  if (in.is_cuda()) {
+    cuda::static_forward(in, out, layout, a.on_device(in.device()));
+    return;
+  }
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const cpu::StaticGrid grid = a.grid();
+  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::static_forward(src, dst, b, e, layout, grid); });
+}
+
+void check_out(const at::Tensor& x, const at::Tensor& out, std::string_view what) {
+  QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
+             "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
+  detail::check_same_device(x, out, "the output", what);
+}
+
+// The input as the kernels read it: on CUDA in its own dtype (the kernels compute
+// in float32 and round back, as the CPU path's casts do), on the CPU as float32.
+at::Tensor kernel_input(const at::Tensor& x) { return x.is_cuda() ? x.contiguous() : detail::float_contiguous(x); }
+
+// A fresh output for kernel_input(x): its dtype on CUDA, float32 on the CPU.
+at::Tensor kernel_output(const at::Tensor& in) {
+  return in.is_cuda() ? at::empty(in.sizes(), in.options()) : detail::empty_output(in.sizes());
 }
 
 }  // namespace
@@ -83,20 +127,20 @@ void fake_quantize_static_out(const at::Tensor& x, const std::vector<Encoding>& 
   detail::check_float_input(x, what);
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, static_cast<int64_t>(encodings.size()), what);
   const StaticArrays a = static_arrays(encodings, what);
-  QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
-             "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
-  const at::Tensor in = detail::float_contiguous(x);
-  const float* src = in.data_ptr<float>();
-  float* dst = out.data_ptr<float>();
-  const cpu::StaticGrid grid = a.grid();
-  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::static_forward(src, dst, b, e, layout, grid); });
+  check_out(x, out, what);
+  run_static_forward(detail::float_contiguous(x), out, layout, a);
 }
 
 namespace detail {
 
 at::Tensor static_forward(const at::Tensor& x, const std::vector<Encoding>& encodings, std::optional<int64_t> axis) {
-  at::Tensor out = empty_output(x.sizes());
-  fake_quantize_static_out(x, encodings, axis, out);
+  constexpr std::string_view what = "fake_quantize_static";
+  check_float_input(x, what);
+  const cpu::ChannelLayout layout = channel_layout(x, axis, static_cast<int64_t>(encodings.size()), what);
+  const StaticArrays a = static_arrays(encodings, what);
+  const at::Tensor in = kernel_input(x);
+  const at::Tensor out = kernel_output(in);
+  run_static_forward(in, out, layout, a);
   return to_input_dtype(out, x);
 }
 
@@ -104,9 +148,19 @@ at::Tensor static_ste(const at::Tensor& y, const at::Tensor& grad, const std::ve
                       const std::vector<float>& max, std::optional<int64_t> axis) {
   constexpr std::string_view what = "fake_quantize_static_backward";
   check_float_input(grad, what);
+  check_same_device(grad, y, "the saved output", what);
   QSIM_CHECK(y.sizes() == grad.sizes(), ValueError, "{}: grad shape [{}] differs from output shape [{}]", what,
              fmt::join(grad.sizes(), ", "), fmt::join(y.sizes(), ", "));
   const cpu::ChannelLayout layout = channel_layout(y, axis, static_cast<int64_t>(min.size()), what);
+  if (grad.is_cuda()) {
+    // Native dtype when y and grad share one, else both in float32 as on the CPU.
+    const bool native = y.scalar_type() == grad.scalar_type();
+    const at::Tensor yd = native ? y.contiguous() : float_contiguous(y);
+    const at::Tensor gd = native ? grad.contiguous() : float_contiguous(grad);
+    at::Tensor gi = at::empty(gd.sizes(), gd.options());
+    cuda::static_ste_backward(yd, gd, gi, layout, device_rows({&min, &max}, grad.device()));
+    return to_input_dtype(gi, grad);
+  }
   const at::Tensor yf = float_contiguous(y);
   const at::Tensor gf = float_contiguous(grad);
   at::Tensor gi = empty_output(yf.sizes());
@@ -138,6 +192,12 @@ at::Tensor quantize_static(const at::Tensor& x, const std::vector<Encoding>& enc
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, static_cast<int64_t>(encodings.size()), what);
   const StaticArrays a = static_arrays(encodings, what);
   const std::vector<float> shift = code_shifts(encodings, a, symmetry);
+  if (x.is_cuda()) {
+    const at::Tensor in = x.contiguous();
+    at::Tensor codes = at::empty(in.sizes(), in.options().dtype(at::kFloat));
+    cuda::static_codes(in, codes, layout, a.on_device(x.device(), &shift));
+    return codes;
+  }
   const at::Tensor in = detail::float_contiguous(x);
   at::Tensor out = detail::empty_output(in.sizes());
   const float* src = in.data_ptr<float>();
@@ -158,8 +218,8 @@ at::Tensor dequantize_static(const at::Tensor& codes, const std::vector<Encoding
   const StaticArrays a = static_arrays(encodings, what);
   const std::vector<float> shift = code_shifts(encodings, a, symmetry);
   std::vector<int64_t> shape(static_cast<size_t>(codes.dim()), 1);
-  at::Tensor delta = at::tensor(a.delta);
-  at::Tensor base = at::tensor(shift) + at::tensor(a.offset);
+  at::Tensor delta = at::tensor(a.delta).to(codes.device());
+  at::Tensor base = (at::tensor(shift) + at::tensor(a.offset)).to(codes.device());
   if (axis) {
     const int64_t dim = *axis < 0 ? *axis + codes.dim() : *axis;
     shape[static_cast<size_t>(dim)] = layout.channels;
@@ -172,26 +232,41 @@ at::Tensor dequantize_static(const at::Tensor& codes, const std::vector<Encoding
   return delta * (codes.to(at::kFloat) + base);
 }
 
+namespace {
+
+void run_learned_forward(const at::Tensor& in, const at::Tensor& out, const cpu::ChannelLayout& layout,
+                         const LearnedArrays& a, double steps, ScaleMode mode) {
+  if (in.is_cuda()) {
+    cuda::learned_forward(in, out, layout, a.device_grid(steps, mode));
+    return;
+  }
+  const float* src = in.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const cpu::LearnedGrid grid = a.grid(steps, mode);
+  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::learned_forward(src, dst, b, e, layout, grid); });
+}
+
+}  // namespace
+
 void fake_quantize_learned_out(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
                                ScaleMode mode, at::Tensor& out) {
   constexpr std::string_view what = "fake_quantize_learned";
   detail::check_float_input(x, what);
-  const LearnedArrays a = learned_arrays(params, what);
+  const LearnedArrays a = learned_arrays(x, params, what);
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
-  QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
-             "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
-  const at::Tensor in = detail::float_contiguous(x);
-  const float* src = in.data_ptr<float>();
-  float* dst = out.data_ptr<float>();
-  const cpu::LearnedGrid grid = a.grid(params.steps, mode);
-  detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::learned_forward(src, dst, b, e, layout, grid); });
+  check_out(x, out, what);
+  run_learned_forward(detail::float_contiguous(x), out, layout, a, params.steps, mode);
 }
 
 at::Tensor fake_quantize_learned(const at::Tensor& x, const LearnedGridParams& params, std::optional<int64_t> axis,
                                  ScaleMode mode) {
-  detail::check_float_input(x, "fake_quantize_learned");
-  at::Tensor out = detail::empty_output(x.sizes());
-  fake_quantize_learned_out(x, params, axis, mode, out);
+  constexpr std::string_view what = "fake_quantize_learned";
+  detail::check_float_input(x, what);
+  const LearnedArrays a = learned_arrays(x, params, what);
+  const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
+  const at::Tensor in = kernel_input(x);
+  const at::Tensor out = kernel_output(in);
+  run_learned_forward(in, out, layout, a, params.steps, mode);
   return detail::to_input_dtype(out, x);
 }
 
@@ -207,6 +282,21 @@ int64_t backward_chunk_size(int64_t n, int64_t channels) {
   return std::max<int64_t>(kChunk, (n + chunks - 1) / std::max<int64_t>(chunks, 1));
 }
 
+// The CUDA backward: one kernel writes the input gradient and reduces the sums on
+// the device (they stay there; range_learning_backward finishes on the device too).
+LearnedBackward learned_backward_cuda(const at::Tensor& x, const at::Tensor& grad, const LearnedArrays& a,
+                                      const cpu::ChannelLayout& layout, double steps, ScaleMode mode,
+                                      bool offset_in_sum) {
+  const bool native = x.scalar_type() == grad.scalar_type();
+  const at::Tensor xd = native ? x.contiguous() : detail::float_contiguous(x);
+  const at::Tensor gd = native ? grad.contiguous() : detail::float_contiguous(grad);
+  at::Tensor gi = at::empty(gd.sizes(), gd.options());
+  at::Tensor sum_s = at::zeros({layout.channels}, x.options().dtype(at::kDouble));
+  at::Tensor sum_z = at::zeros({layout.channels}, x.options().dtype(at::kDouble));
+  cuda::learned_backward(xd, gd, gi, layout, a.device_grid(steps, mode), offset_in_sum, sum_s, sum_z);
+  return {detail::to_input_dtype(gi, grad), sum_s, sum_z};
+}
+
 }  // namespace
 
 LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Tensor& grad,
@@ -215,10 +305,12 @@ LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Te
   constexpr std::string_view what = "fake_quantize_learned_backward";
   detail::check_float_input(x, what);
   detail::check_float_input(grad, what);
+  detail::check_same_device(x, grad, "the gradient", what);
   QSIM_CHECK(x.sizes() == grad.sizes(), ValueError, "{}: grad shape [{}] differs from input shape [{}]", what,
              fmt::join(grad.sizes(), ", "), fmt::join(x.sizes(), ", "));
-  const LearnedArrays a = learned_arrays(params, what);
+  const LearnedArrays a = learned_arrays(x, params, what);
   const cpu::ChannelLayout layout = detail::channel_layout(x, axis, a.delta.numel(), what);
+  if (x.is_cuda()) return learned_backward_cuda(x, grad, a, layout, params.steps, mode, offset_in_sum);
   const at::Tensor xf = detail::float_contiguous(x);
   const at::Tensor gf = detail::float_contiguous(grad);
   const int64_t n = xf.numel();

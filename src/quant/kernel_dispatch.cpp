@@ -1,5 +1,7 @@
 #include "quant/kernel_dispatch.hpp"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #if defined(__linux__)
@@ -7,16 +9,33 @@
 #endif
 
 #include "detail/check.hpp"
+#include "qsim/config.hpp"
 
 namespace qsim::quant::detail {
 
 void check_float_input(const at::Tensor& x, std::string_view what) {
   QSIM_CHECK(x.defined(), ValueError, "{}: input tensor is undefined", what);
-  QSIM_CHECK(x.device().is_cpu(), ValueError, "{}: input must be a CPU tensor, got device {}", what,
-             x.device().str());
+  QSIM_CHECK(x.device().is_cpu() || (QSIM_CUDA_ENABLED && x.is_cuda()), ValueError,
+             "{}: input must be a CPU{} tensor, got device {}{}", what, QSIM_CUDA_ENABLED ? " or CUDA" : "",
+             x.device().str(), QSIM_CUDA_ENABLED ? "" : " (this qsim was built without CUDA dispatch)");
   const auto type = x.scalar_type();
   QSIM_CHECK(type == at::kFloat || type == at::kHalf || type == at::kBFloat16, ValueError,
              "{}: input dtype must be float32, float16 or bfloat16, got {}", what, c10::toString(type));
+}
+
+void check_same_device(const at::Tensor& x, const at::Tensor& other, std::string_view other_name,
+                       std::string_view what) {
+  QSIM_CHECK(other.device() == x.device(), ValueError, "{}: {} is on device {} but the input is on device {}", what,
+             other_name, other.device().str(), x.device().str());
+}
+
+at::Tensor device_rows(std::initializer_list<const std::vector<float>*> rows, const at::Device& device) {
+  const int64_t channels = rows.size() == 0 ? 0 : static_cast<int64_t>((*rows.begin())->size());
+  at::Tensor host = at::empty({static_cast<int64_t>(rows.size()), channels},
+                              at::TensorOptions().dtype(at::kFloat).pinned_memory(true));
+  float* dst = host.data_ptr<float>();
+  for (const std::vector<float>* row : rows) dst = std::copy(row->begin(), row->end(), dst);
+  return host.to(device, /*non_blocking=*/true);
 }
 
 at::Tensor float_contiguous(const at::Tensor& x) { return x.to(at::kFloat).contiguous(); }

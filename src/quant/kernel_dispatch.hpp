@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <initializer_list>
 #include <string_view>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -17,8 +19,18 @@ namespace qsim::quant::detail {
 /// to balance two to sixteen threads on 1M-element tensors.
 inline constexpr int64_t kGrainSize = 32768;
 
-/// Throws ValueError unless x is a CPU float32/float16/bfloat16 tensor.
+/// Throws ValueError unless x is a float32/float16/bfloat16 tensor on the CPU, or
+/// on a CUDA device in a build that dispatches CUDA tensors (QSIM_CUDA_ENABLED).
 void check_float_input(const at::Tensor& x, std::string_view what);
+
+/// Throws ValueError naming both devices unless `other` (named `other_name`) is on x's device.
+void check_same_device(const at::Tensor& x, const at::Tensor& other, std::string_view other_name,
+                       std::string_view what);
+
+/// Per-channel parameter arrays as one float32 [rows, channels] tensor on `device`:
+/// staged in pinned memory and copied without blocking the host (the copy is
+/// ordered on the current stream before the kernel that reads it).
+at::Tensor device_rows(std::initializer_list<const std::vector<float>*> rows, const at::Device& device);
 
 /// float32, contiguous view or copy of x.
 at::Tensor float_contiguous(const at::Tensor& x);

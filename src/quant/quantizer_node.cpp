@@ -96,8 +96,8 @@ torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
 
 std::vector<Encoding> QuantizerNodeImpl::encodings() const {
   if (options.grid() != Grid::learned_grid) return encodings_;
-  const torch::Tensor min = encoding_min.detach().to(torch::kDouble).contiguous();
-  const torch::Tensor max = encoding_max.detach().to(torch::kDouble).contiguous();
+  const torch::Tensor min = encoding_min.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor max = encoding_max.detach().to(torch::kCPU, torch::kDouble).contiguous();
   std::vector<Encoding> out;
   for (int64_t c = 0; c < min.numel(); ++c) {
     out.push_back(exported_encoding(min.data_ptr<double>()[c], max.data_ptr<double>()[c], options.bitwidth(),
@@ -153,8 +153,9 @@ void QuantizerNodeImpl::switch_to_learned_grid() {
     encoding_max = register_parameter("encoding_max", torch::zeros({count}));
   }
   torch::NoGradGuard no_grad;
-  encoding_min.set_data(torch::tensor(min));
-  encoding_max.set_data(torch::tensor(max));
+  // On the device the node's parameters already live on (model->to(cuda) moved them).
+  encoding_min.set_data(torch::tensor(min).to(encoding_min.device()));
+  encoding_max.set_data(torch::tensor(max).to(encoding_max.device()));
   encoding_min.set_requires_grad(true);
   encoding_max.set_requires_grad(true);
 }

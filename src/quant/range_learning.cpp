@@ -29,6 +29,68 @@ void check_range(const at::Tensor& min, const at::Tensor& max) {
 
 bool is_symmetric(Symmetry s) { return s != Symmetry::asymmetric; }
 
+void check_devices(const at::Tensor& min, const at::Tensor& max) {
+  QSIM_CHECK(min.device() == max.device(), ValueError, "{}: min is on device {} but max is on device {}", kWhat,
+             min.device().str(), max.device().str());
+}
+
+// learned_grid_params for ranges on a CUDA device: the same float32 operations as
+// the host loop below, as ATen ops on the device (bit-identical: IEEE division and
+// round-half-even on both), with no copy to the host. The range checks, which
+// would each stall the host, are left out (docs/design.md, "CUDA dispatch").
+LearnedGridParams device_grid_params(const at::Tensor& min, const at::Tensor& max, LearnedMode mode, float steps) {
+  const at::Tensor m = min.detach().to(at::kFloat).reshape({-1});
+  const at::Tensor big_m = max.detach().to(at::kFloat).reshape({-1});
+  at::Tensor delta, offset;
+  switch (mode) {
+    case LearnedMode::signed_symmetric:
+      delta = at::maximum(m.abs(), big_m.abs()) / std::floor(steps / 2.0f);
+      offset = at::full_like(m, -std::ceil(steps / 2.0f));
+      break;
+    case LearnedMode::unsigned_symmetric:
+      delta = (big_m - m) / steps;
+      offset = m / delta;
+      break;
+    case LearnedMode::asymmetric:
+      delta = (big_m - m) / steps;
+      offset = at::rsub(at::clamp(at::round(at::neg(m) / delta), 0.0f, steps), 0.0f);  // 0 − zp: +0.0 for zp 0
+      break;
+  }
+  return {delta.contiguous(), offset.contiguous(), static_cast<double>(steps)};
+}
+
+// The §5.4 gradients from the device sums, in double on the device (as the host
+// loop in range_learning_backward).
+RangeLearningGrads device_grads(const LearnedBackward& sums, const at::Tensor& min, const at::Tensor& max,
+                                const LearnedGridParams& grid, LearnedMode mode) {
+  const at::Tensor m = min.detach().to(at::kDouble).reshape({-1});
+  const at::Tensor big_m = max.detach().to(at::kDouble).reshape({-1});
+  const double steps = grid.steps;
+  at::Tensor dmin, dmax;
+  switch (mode) {
+    case LearnedMode::asymmetric: {
+      const at::Tensor width = big_m - m;
+      const at::Tensor t1 = sums.sum_s / steps;
+      const at::Tensor t2 = (grid.delta.to(at::kDouble) * sums.sum_z) * steps / (width * width);
+      dmin = at::neg(t1) + big_m * t2;
+      dmax = t1 - m * t2;
+      break;
+    }
+    case LearnedMode::signed_symmetric:
+      dmax = sums.sum_s / std::floor(steps / 2.0);
+      dmin = at::neg(dmax);
+      break;
+    case LearnedMode::unsigned_symmetric:
+      dmax = sums.sum_s / steps;
+      break;
+  }
+  RangeLearningGrads out;
+  out.grad_input = sums.grad_input;
+  out.grad_max = dmax.to(at::kFloat).reshape(max.sizes()).to(max.scalar_type());
+  if (dmin.defined()) out.grad_min = dmin.to(at::kFloat).reshape(min.sizes()).to(min.scalar_type());
+  return out;
+}
+
 }  // namespace
 
 void gate_learned_range_(const at::Tensor& min, const at::Tensor& max) {
@@ -48,9 +110,11 @@ LearnedMode learned_mode(const at::Tensor& min, const at::Tensor& max, Symmetry 
 LearnedGridParams learned_grid_params(const at::Tensor& min, const at::Tensor& max, int bitwidth,
                                       Symmetry symmetry) {
   check_bitwidth(bitwidth, symmetry, kWhat);
+  check_devices(min, max);
+  const auto steps = static_cast<float>(grid_steps(bitwidth, symmetry));
+  if (min.is_cuda()) return device_grid_params(min, max, learned_mode(min, max, symmetry), steps);
   check_range(min, max);
   const LearnedMode mode = learned_mode(min, max, symmetry);
-  const auto steps = static_cast<float>(grid_steps(bitwidth, symmetry));
   const std::vector<float> m = values_of(min);
   const std::vector<float> big_m = values_of(max);
   std::vector<float> delta(m.size()), offset(m.size());
@@ -87,6 +151,7 @@ RangeLearningGrads range_learning_backward(const at::Tensor& x, const at::Tensor
   const bool offset_in_sum = mode != LearnedMode::unsigned_symmetric;
   const LearnedBackward sums =
       fake_quantize_learned_backward(x, grad, grid, options.channel_axis, options.scale_mode, offset_in_sum);
+  if (min.is_cuda()) return device_grads(sums, min, max, grid, mode);
   const std::vector<float> m = values_of(min);
   const std::vector<float> big_m = values_of(max);
   const std::vector<float> delta = values_of(grid.delta);

@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include "qsim/quant/range_learning.hpp"
+#include "quant/kernel_dispatch.hpp"
 
 namespace qsim::quant {
 namespace {
@@ -51,6 +52,7 @@ class RangeLearningFunction : public torch::autograd::Function<RangeLearningFunc
 
 at::Tensor range_learning_quantize(const at::Tensor& x, const at::Tensor& min, const at::Tensor& max,
                                    const RangeLearningOptions& options) {
+  if (x.defined() && min.defined()) detail::check_same_device(x, min, "the range (encoding min/max)", "range_learning");
   const bool needs_grad =
       at::GradMode::is_enabled() && (x.requires_grad() || min.requires_grad() || max.requires_grad());
   if (needs_grad) return RangeLearningFunction::apply(x, min, max, options);

@@ -80,6 +80,18 @@ TaskBatch TaskDataset::batch(int64_t begin, int64_t end, bool trim_padding) cons
                 trim_padding);
 }
 
+TaskDataset TaskDataset::to(torch::Device device) const {
+  auto move = [device](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  TaskDataset out;
+  out.input_ids = move(input_ids);
+  out.token_type_ids = move(token_type_ids);
+  out.attention_mask = move(attention_mask);
+  out.labels = move(labels);
+  out.start_positions = move(start_positions);
+  out.end_positions = move(end_positions);
+  return out;
+}
+
 TaskDataset TaskDataset::head(int64_t count) const {
   if (count <= 0 || count >= size()) return *this;
   auto cut = [count](const torch::Tensor& t) { return t.defined() ? t.narrow(0, 0, count) : t; };

@@ -173,7 +173,7 @@ TrainResult Trainer::train(const TaskDataset& data) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> lengths;
   if (options_.group_by_length()) {
-    const torch::Tensor sums = data.attention_mask.sum(1).contiguous();
+    const torch::Tensor sums = data.attention_mask.sum(1).to(torch::kCPU).contiguous();
     lengths.assign(sums.data_ptr<int64_t>(), sums.data_ptr<int64_t>() + sums.numel());
   }
   std::vector<int64_t> order;
