@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "analysis/cuda/stats_cuda.hpp"
 #include "kernels/cpu/histogram.hpp"
 
 namespace qsim::analysis::detail {
@@ -61,7 +62,10 @@ bool parallel_histogram(int64_t n, BucketCounts& counts, Bin&& bin) {
 
 }  // namespace
 
-kernels::cpu::MinMax batch_minmax(const float* data, int64_t n) {
+kernels::cpu::MinMax batch_minmax(const FloatBatch& batch) {
+  if (batch.device.is_cuda()) return cuda::minmax(batch);
+  const float* data = batch.data;
+  const int64_t n = batch.size;
   const Chunks chunks = split(n);
   std::vector<kernels::cpu::MinMax> partial(static_cast<size_t>(chunks.count), kernels::cpu::empty_minmax());
   for_each_chunk(n, chunks, [&](int64_t c, int64_t begin, int64_t end) {
@@ -72,15 +76,17 @@ kernels::cpu::MinMax batch_minmax(const float* data, int64_t n) {
   return result;
 }
 
-bool batch_histogram_rounded(const float* data, int64_t n, float width, float offset, BucketCounts& counts) {
-  return parallel_histogram(n, counts, [&](int64_t begin, int64_t end, int64_t* out) {
-    return kernels::cpu::histogram_rounded(data + begin, end - begin, width, offset, out, kBuckets);
+bool batch_histogram_rounded(const FloatBatch& batch, float width, float offset, BucketCounts& counts) {
+  if (batch.device.is_cuda()) return cuda::histogram_rounded(batch, width, offset, counts);
+  return parallel_histogram(batch.size, counts, [&](int64_t begin, int64_t end, int64_t* out) {
+    return kernels::cpu::histogram_rounded(batch.data + begin, end - begin, width, offset, out, kBuckets);
   });
 }
 
-bool batch_histogram_truncated(const float* data, int64_t n, float min, float width, BucketCounts& counts) {
-  return parallel_histogram(n, counts, [&](int64_t begin, int64_t end, int64_t* out) {
-    return kernels::cpu::histogram_truncated(data + begin, end - begin, min, width, out, kBuckets);
+bool batch_histogram_truncated(const FloatBatch& batch, float min, float width, BucketCounts& counts) {
+  if (batch.device.is_cuda()) return cuda::histogram_truncated(batch, min, width, counts);
+  return parallel_histogram(batch.size, counts, [&](int64_t begin, int64_t end, int64_t* out) {
+    return kernels::cpu::histogram_truncated(batch.data + begin, end - begin, min, width, out, kBuckets);
   });
 }
 

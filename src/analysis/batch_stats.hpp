@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/minmax.hpp"
+#include "qsim/analysis/float_batch.hpp"
 
 namespace qsim::analysis::detail {
 
@@ -15,14 +16,18 @@ namespace qsim::analysis::detail {
 inline constexpr int kBuckets = 512;
 using BucketCounts = std::array<int64_t, kBuckets>;
 
-/// Min, max and finiteness of data[0, n).
-kernels::cpu::MinMax batch_minmax(const float* data, int64_t n);
+// Each pass runs where the batch is: kernels/cpu for host values, kernels/cuda for
+// values on a CUDA device (same integer counts and extremes: the slot arithmetic
+// is the same float operations).
 
-/// kernels::cpu::histogram_rounded over data[0, n): counts of
-/// round_away(x / width − offset) in [0, 512). Returns false for NaN/Inf data.
-bool batch_histogram_rounded(const float* data, int64_t n, float width, float offset, BucketCounts& counts);
+/// Min, max and finiteness of the batch.
+kernels::cpu::MinMax batch_minmax(const FloatBatch& batch);
 
-/// kernels::cpu::histogram_truncated over data[0, n). Returns false for NaN/Inf data.
-bool batch_histogram_truncated(const float* data, int64_t n, float min, float width, BucketCounts& counts);
+/// histogram_rounded over the batch: counts of round_away(x / width − offset) in
+/// [0, 512). Returns false for NaN/Inf data.
+bool batch_histogram_rounded(const FloatBatch& batch, float width, float offset, BucketCounts& counts);
+
+/// histogram_truncated over the batch. Returns false for NaN/Inf data.
+bool batch_histogram_truncated(const FloatBatch& batch, float min, float width, BucketCounts& counts);
 
 }  // namespace qsim::analysis::detail

@@ -8,6 +8,7 @@
 #include "analysis/tf_analyzer.hpp"
 #include "analysis/tf_enhanced_analyzer.hpp"
 #include "detail/check.hpp"
+#include "qsim/config.hpp"
 
 namespace qsim::analysis {
 
@@ -16,8 +17,11 @@ void EncodingAnalyzer::update_stats(const at::Tensor& batch) {
   QSIM_CHECK(at::isFloatingType(batch.scalar_type()), ValueError,
              "{}: expected a floating-point tensor, got dtype {}", where(), c10::toString(batch.scalar_type()));
   if (batch.numel() > 0) {
-    const at::Tensor values = batch.to(at::kCPU, at::kFloat).contiguous();
-    do_update_stats(values.data_ptr<float>(), values.numel());
+    // The passes run where the values are when kernels/cuda can take them; any
+    // other device is read through a host copy.
+    const bool on_device = QSIM_CUDA_ENABLED && batch.is_cuda();
+    const at::Tensor values = on_device ? batch.to(at::kFloat).contiguous() : batch.to(at::kCPU, at::kFloat).contiguous();
+    do_update_stats(FloatBatch{values.data_ptr<float>(), values.numel(), values.device()});
     has_stats_ = true;
   }
   ++batches_;

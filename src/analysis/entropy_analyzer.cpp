@@ -107,7 +107,7 @@ Window shrink_asymmetric(const std::vector<double>& hist, Window w, double hist_
 
 }  // namespace
 
-void EntropyAnalyzer::do_update_stats(const float* data, int64_t n) { histogram_.update(data, n, where()); }
+void EntropyAnalyzer::do_update_stats(const FloatBatch& batch) { histogram_.update(batch, where()); }
 
 std::pair<float, float> EntropyAnalyzer::kl_range(int bitwidth, quant::Symmetry symmetry) const {
   const GridFlags flags = grid_flags(symmetry);

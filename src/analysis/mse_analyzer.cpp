@@ -78,7 +78,7 @@ float mse_cost(const std::vector<Centre>& centres, float cmin, float cmax, int b
 
 }  // namespace
 
-void MseAnalyzer::do_update_stats(const float* data, int64_t n) { pdf_.update(data, n, where()); }
+void MseAnalyzer::do_update_stats(const FloatBatch& batch) { pdf_.update(batch, where()); }
 
 FloatRange MseAnalyzer::best_range(int bitwidth, quant::Symmetry symmetry) const {
   const FloatRange original = pdf_.original_range();

@@ -22,7 +22,7 @@ class MseAnalyzer final : public EncodingAnalyzer {
   FloatRange best_range(int bitwidth, quant::Symmetry symmetry) const;
 
  protected:
-  void do_update_stats(const float* data, int64_t n) override;
+  void do_update_stats(const FloatBatch& batch) override;
   quant::Encoding do_compute_encoding(int bitwidth, quant::Symmetry symmetry) const override;
   void do_reset() override { pdf_ = PdfHistogram(); }
   std::unique_ptr<EncodingAnalyzer> do_clone() const override;

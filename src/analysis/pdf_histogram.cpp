@@ -39,22 +39,22 @@ bool PdfHistogram::fix_range(float min, float max, std::string_view where) {
   return true;
 }
 
-bool PdfHistogram::update(const float* data, int64_t n, std::string_view where) {
+bool PdfHistogram::update(const FloatBatch& batch, std::string_view where) {
   if (!initialized()) {
-    const kernels::cpu::MinMax mm = batch_minmax(data, n);
+    const kernels::cpu::MinMax mm = batch_minmax(batch);
     QSIM_CHECK(mm.finite, ValueError, "{}: batch contains NaN or Inf values", where);
     if (!fix_range(mm.min, mm.max, where)) return false;
   }
   const float width = bucket_width();
   const float offset = start() / width;
   BucketCounts counts{};
-  const bool finite = batch_histogram_rounded(data, n, width, offset, counts);
+  const bool finite = batch_histogram_rounded(batch, width, offset, counts);
   // Only a later batch can fail here (the first one was checked above), and the
   // pdf is untouched so far.
   QSIM_CHECK(finite, ValueError, "{}: batch contains NaN or Inf values", where);
   const double k = static_cast<double>(batches_);
   for (size_t i = 0; i < kBuckets; ++i) {
-    const double prob = static_cast<double>(counts[i]) / static_cast<double>(n);
+    const double prob = static_cast<double>(counts[i]) / static_cast<double>(batch.size);
     pdf_[i] = (pdf_[i] * k + prob) / (k + 1);
   }
   ++batches_;

@@ -30,7 +30,7 @@ class PdfHistogram {
   /// skipped entirely (returns false). Throws ValueError, starting with `where`,
   /// for NaN/Inf values or a first batch whose range float32 cannot split into
   /// 512 buckets; nothing changes then.
-  bool update(const float* data, int64_t n, std::string_view where);
+  bool update(const FloatBatch& batch, std::string_view where);
 
   /// Whether a batch fixed the range (the first one not all zeros).
   bool initialized() const { return batches_ > 0; }

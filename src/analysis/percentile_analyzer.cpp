@@ -8,7 +8,7 @@
 
 namespace qsim::analysis::detail {
 
-void PercentileAnalyzer::do_update_stats(const float* data, int64_t n) { pdf_.update(data, n, where()); }
+void PercentileAnalyzer::do_update_stats(const FloatBatch& batch) { pdf_.update(batch, where()); }
 
 FloatRange PercentileAnalyzer::percentile_range() const {
   const FloatRange original = pdf_.original_range();

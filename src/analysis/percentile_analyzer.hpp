@@ -23,7 +23,7 @@ class PercentileAnalyzer final : public EncodingAnalyzer {
   FloatRange percentile_range() const;
 
  protected:
-  void do_update_stats(const float* data, int64_t n) override;
+  void do_update_stats(const FloatBatch& batch) override;
   /// Only zeros so far: the fixed [−1, 1] encoding (N after the strict adjustment).
   /// Throws ValueError when P < 50 puts the upper percentile below the lower one on
   /// both sides of 0, which leaves the empty range [0, 0].

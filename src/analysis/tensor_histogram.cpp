@@ -19,8 +19,8 @@ size_t get_bin(float width, float min, float value) {
 
 }  // namespace
 
-bool TensorHistogram::update(const float* data, int64_t n, std::string_view where) {
-  const kernels::cpu::MinMax mm = batch_minmax(data, n);
+bool TensorHistogram::update(const FloatBatch& batch, std::string_view where) {
+  const kernels::cpu::MinMax mm = batch_minmax(batch);
   QSIM_CHECK(mm.finite, ValueError, "{}: batch contains NaN or Inf values", where);
   const double lo = mm.min;
   double hi = mm.max;
@@ -35,7 +35,7 @@ bool TensorHistogram::update(const float* data, int64_t n, std::string_view wher
   if (lo < min_ || hi > max_) extend(std::min(lo, min_), std::max(hi, max_));
   const float width = static_cast<float>((max_ - min_) / kBuckets);
   BucketCounts counts{};
-  batch_histogram_truncated(data, n, static_cast<float>(min_), width, counts);
+  batch_histogram_truncated(batch, static_cast<float>(min_), width, counts);
   for (size_t i = 0; i < kBuckets; ++i) counts_[i] += static_cast<double>(counts[i]);
   return true;
 }

@@ -19,7 +19,7 @@ class TensorHistogram {
  public:
   /// Adds a non-empty batch; false when it was all zeros (skipped). Throws
   /// ValueError, starting with `where`, for NaN/Inf values; nothing changes then.
-  bool update(const float* data, int64_t n, std::string_view where);
+  bool update(const FloatBatch& batch, std::string_view where);
 
   bool initialized() const { return initialized_; }
   double min() const { return min_; }

@@ -7,8 +7,8 @@
 
 namespace qsim::analysis::detail {
 
-void TfAnalyzer::do_update_stats(const float* data, int64_t n) {
-  const kernels::cpu::MinMax mm = batch_minmax(data, n);
+void TfAnalyzer::do_update_stats(const FloatBatch& batch) {
+  const kernels::cpu::MinMax mm = batch_minmax(batch);
   QSIM_CHECK(mm.finite, ValueError, "{}: batch contains NaN or Inf values", where());
   min_ = std::min(min_, static_cast<double>(mm.min));
   max_ = std::max(max_, static_cast<double>(mm.max));

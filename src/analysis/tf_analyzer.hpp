@@ -18,7 +18,7 @@ class TfAnalyzer final : public EncodingAnalyzer {
   double max() const { return max_; }
 
  protected:
-  void do_update_stats(const float* data, int64_t n) override;
+  void do_update_stats(const FloatBatch& batch) override;
   quant::Encoding do_compute_encoding(int bitwidth, quant::Symmetry symmetry) const override;
   void do_reset() override;
   std::unique_ptr<EncodingAnalyzer> do_clone() const override;

@@ -5,7 +5,7 @@
 
 namespace qsim::analysis::detail {
 
-void TfEnhancedAnalyzer::do_update_stats(const float* data, int64_t n) { pdf_.update(data, n, where()); }
+void TfEnhancedAnalyzer::do_update_stats(const FloatBatch& batch) { pdf_.update(batch, where()); }
 
 quant::Encoding TfEnhancedAnalyzer::do_compute_encoding(int bitwidth, quant::Symmetry symmetry) const {
   if (!pdf_.initialized()) return all_zero_encoding(bitwidth, float_steps(bitwidth, false));

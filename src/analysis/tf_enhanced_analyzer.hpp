@@ -15,7 +15,7 @@ class TfEnhancedAnalyzer final : public EncodingAnalyzer {
   const PdfHistogram& histogram() const { return pdf_; }
 
  protected:
-  void do_update_stats(const float* data, int64_t n) override;
+  void do_update_stats(const FloatBatch& batch) override;
   /// Only zeros so far: the fixed [−1, 1] encoding with N = 2^b − 1 (AIMET 1.23
   /// applies no strict adjustment here); else the SQNR search.
   quant::Encoding do_compute_encoding(int bitwidth, quant::Symmetry symmetry) const override;

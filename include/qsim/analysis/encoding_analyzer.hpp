@@ -14,6 +14,7 @@
 
 #include "qsim/analysis/analyzer_kind.hpp"
 #include "qsim/analysis/analyzer_options.hpp"
+#include "qsim/analysis/float_batch.hpp"
 #include "qsim/quant/encoding.hpp"
 
 namespace qsim::analysis {
@@ -53,9 +54,10 @@ class EncodingAnalyzer {
   explicit EncodingAnalyzer(AnalyzerKind kind) : kind_(kind) {}
   EncodingAnalyzer(const EncodingAnalyzer&) = default;
 
-  /// Adds n > 0 contiguous float32 values. Must throw ValueError (mentioning
-  /// where()) before changing any state when a value is NaN or Inf.
-  virtual void do_update_stats(const float* data, int64_t n) = 0;
+  /// Adds batch.size > 0 contiguous float32 values (on the host or a CUDA device).
+  /// Must throw ValueError (mentioning where()) before changing any state when a
+  /// value is NaN or Inf.
+  virtual void do_update_stats(const FloatBatch& batch) = 0;
   /// Called only when has_stats() and the bitwidth is valid for the symmetry.
   virtual quant::Encoding do_compute_encoding(int bitwidth, quant::Symmetry symmetry) const = 0;
   virtual void do_reset() = 0;
