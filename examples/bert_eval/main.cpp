@@ -27,6 +27,7 @@
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
 #include "task_eval.hpp"
+#include "device_flag.hpp"
 #include "tool_errors.hpp"
 
 namespace {
@@ -54,13 +55,6 @@ struct EvalFlags {
 };
 
 using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
-
-torch::Device pick_device(const std::string& name) {
-  QSIM_CHECK(name == "cpu" || name == "cuda", ConfigError, "--device: expected cpu or cuda, got '{}'", name);
-  QSIM_CHECK(name == "cpu" || torch::cuda::is_available(), ConfigError,
-             "--device cuda: no CUDA device visible or LibTorch built without CUDA (use --device cpu)");
-  return torch::Device(name);
-}
 
 SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
                          const text::Vocab& vocab, const train::PredictOptions& options, const char* label) {
@@ -98,7 +92,7 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
                                                 .epochs(std::max<int64_t>(1, f.qat_epochs))
                                                 .max_steps(f.qat_max_steps)
                                                 .gradient_checkpointing(f.gradient_checkpointing));
-    trainer.train(data);
+    trainer.train(data.to(device));  // the trainer runs on the data's device
   }
   quantsim.set_mode(sim::Mode::quantized);
 }
@@ -136,7 +130,7 @@ int run(const EvalFlags& f) {
   QSIM_CHECK(f.batch_size > 0, ConfigError, "--per_device_eval_batch_size must be > 0, got {}", f.batch_size);
   QSIM_CHECK(f.calibrate > 0, ConfigError, "--calibrate must be > 0 batches, got {}", f.calibrate);
   if (f.threads > 0) at::set_num_threads(f.threads);
-  const torch::Device device = pick_device(f.device);
+  const torch::Device device = examples::parse_device_flag(f.device);
   const auto mask = examples::resolve_mask(card, f.attention_mask);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
 

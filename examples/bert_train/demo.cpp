@@ -24,6 +24,7 @@
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
 #include "task_eval.hpp"
+#include "device_flag.hpp"
 #include "tool_errors.hpp"
 
 namespace {
@@ -50,6 +51,7 @@ struct DemoFlags {
   double qat_learning_rate = 1e-4;
   uint64_t seed = 42;
   std::string attention_mask = "zoo";
+  std::string device = "cpu";
 };
 
 double seconds_since(Clock::time_point start) {
@@ -87,8 +89,9 @@ models::bert::BertConfig demo_config(const DemoFlags& f, const examples::ModelCa
 
 // The card's headline metric on dev (accuracy, F1, MCC or correlation, in points).
 double score(models::bert::BertForTask& model, const examples::ModelCard& card, const examples::EvalSplit& dev,
-             const text::Vocab& vocab) {
+             const text::Vocab& vocab, torch::Device device) {
   train::PredictOptions options;
+  options.device = device;
   options.batch_size = 64;
   options.trim_padding = true;
   return examples::headline(card, examples::evaluate_split(model, dev, vocab, options));
@@ -97,6 +100,7 @@ double score(models::bert::BertForTask& model, const examples::ModelCard& card, 
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
   at::set_num_threads(f.threads);
+  const torch::Device device = examples::parse_device_flag(f.device);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
   const auto tokenizer = text::BertTokenizer::from_file(examples::resolve_vocab("", data_dir));
   // The zoo card of the task gives its metric, label count and reference row.
@@ -104,13 +108,16 @@ int run(const DemoFlags& f) {
   QSIM_CHECK(!card.is_squad() && card.task != "mnli" && card.task != "qqp" && card.task != "qnli", ConfigError,
              "--task {}: the demo trains on the small GLUE tasks sst2, rte, mrpc, stsb or cola", f.task);
   card.max_seq_length = f.max_seq_length;
-  const train::TaskDataset train_data = examples::load_train_split(card, data_dir, tokenizer, std::nullopt, f.max_train_samples);
+  // On the training device once: the trainer and the calibration batches run there.
+  const train::TaskDataset train_data =
+      examples::load_train_split(card, data_dir, tokenizer, std::nullopt, f.max_train_samples).to(device);
   examples::EvalSplit dev = examples::load_dev_splits(card, data_dir, tokenizer, std::nullopt, 0).front();
   dev.data = sorted_by_length(dev.data);
   logger()->info("demo: data ready in {:.1f} s", seconds_since(start));
 
   torch::manual_seed(f.seed);
   models::bert::BertForTask model(demo_config(f, card, tokenizer.vocab().size()));
+  model->to(device);
   const auto fp32_start = Clock::now();
   train::Trainer fp32_trainer(model, train::TrainOptions()
                                          .learning_rate(f.learning_rate)
@@ -125,14 +132,14 @@ int run(const DemoFlags& f) {
                                          .log_every(200));
   fp32_trainer.train(train_data);
   const double fp32_train_s = seconds_since(fp32_start);
-  const double fp32 = score(model, card, dev, tokenizer.vocab());
+  const double fp32 = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
 
   sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(),
                          sim::SimOptions().scheme(sim::QuantScheme::tf_range_learning));
-  quantsim.compute_encodings([&](torch::nn::Module&) { train::run_batches(model, train_data, f.batch_size, f.calibrate); });
+  quantsim.compute_encodings([&](torch::nn::Module&) { train::run_batches(model, train_data, f.batch_size, f.calibrate, device); });
   quantsim.set_mode(sim::Mode::quantized);
-  const double ptq = score(model, card, dev, tokenizer.vocab());
+  const double ptq = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: W8A8 PTQ dev {} {:.2f}", card.metric, ptq);
 
   quantsim.set_mode(sim::Mode::range_learning);
@@ -153,7 +160,7 @@ int run(const DemoFlags& f) {
   }
   const double qat_train_s = seconds_since(qat_start);
   quantsim.set_mode(sim::Mode::quantized);
-  const double qat = score(model, card, dev, tokenizer.vocab());
+  const double qat = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: W8A8 QAT dev {} {:.2f} (QAT {:.0f} s)", card.metric, qat, qat_train_s);
 
   examples::ResultsTable table;
@@ -173,6 +180,7 @@ int run(const DemoFlags& f) {
       "Times: FP32 training {:.0f} s, QAT {:.0f} s, total {:.0f} s on {} threads.",
       model_line, fp32 - ptq, f.qat_steps, qat - ptq, fp32 - qat, fp32_train_s, qat_train_s, total_s, f.threads);
   const nlohmann::json json = {{"task", card.task},
+                               {"device", f.device},
                                {"metric", card.metric},
                                {"fp32", fp32},
                                {"w8a8_ptq", ptq},
@@ -209,6 +217,7 @@ int main(int argc, char** argv) {
   app.add_option("--qat_steps", f.qat_steps, "QAT steps")->check(CLI::Range(0, 1000000));
   app.add_option("--qat_learning_rate", f.qat_learning_rate, "QAT learning rate (weights and ranges)");
   app.add_option("--seed", f.seed, "seed of initialisation, shuffling and dropout");
+  app.add_option("--device", f.device, "cpu or cuda (model, training, calibration, QAT and evaluation)");
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_demo", [&] { return run(f); });

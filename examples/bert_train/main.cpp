@@ -21,6 +21,7 @@
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/train/trainer.hpp"
 #include "task_eval.hpp"
+#include "device_flag.hpp"
 #include "tool_errors.hpp"
 
 namespace {
@@ -82,9 +83,7 @@ int run(const TrainFlags& f) {
   QSIM_CHECK(f.model_dir.empty() != f.config_json.empty(), ConfigError,
              "pass exactly one of --model_dir (a Hugging Face checkpoint) or --config_json (random init)");
   if (f.threads > 0) at::set_num_threads(f.threads);
-  QSIM_CHECK(f.device == "cpu" || torch::cuda::is_available(), ConfigError,
-             "--device {}: no CUDA device visible or LibTorch built without CUDA (use --device cpu)", f.device);
-  const torch::Device device(f.device);
+  const torch::Device device = examples::parse_device_flag(f.device);
   const examples::ModelCard card = examples::load_model_card(
       "bert_w8a8_" + f.task, f.model_card_dir.empty() ? examples::default_model_card_dir() : f.model_card_dir);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
@@ -93,10 +92,7 @@ int run(const TrainFlags& f) {
   model->to(device);
   const train::TaskDataset data = examples::load_train_split(card, data_dir, tokenizer, std::nullopt, f.max_train_samples);
   // The trainer runs on the data's device: move the dataset once.
-  train::TaskDataset on_device = data;
-  for (torch::Tensor* t : {&on_device.input_ids, &on_device.token_type_ids, &on_device.attention_mask,
-                           &on_device.labels, &on_device.start_positions, &on_device.end_positions})
-    if (t->defined()) *t = t->to(device);
+  const train::TaskDataset on_device = data.to(device);
   train::Trainer trainer(model, train::TrainOptions()
                                     .learning_rate(f.learning_rate)
                                     .warmup_ratio(f.warmup_ratio)
