@@ -1,0 +1,84 @@
+// Calibration and a whole quantized BERT on a CUDA device against the CPU: every
+// analyzer's encodings identical (the device passes give the same extremes and
+// integer counts), and the golden tiny models' W8A8 logits within 1e-4.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "qsim/analysis/encoding_analyzer.hpp"
+#include "qsim/error.hpp"
+#include "qsim/analysis/per_channel_analyzer.hpp"
+#include "qsim/sim/quant_sim.hpp"
+#include "sim/tiny_bert.hpp"
+#include "torch_cuda_support.hpp"
+
+namespace qsim {
+namespace {
+
+const torch::Device kCuda(torch::kCUDA);
+
+std::vector<torch::Tensor> calibration_batches() {
+  torch::manual_seed(3);
+  // Skewed, heavy-tailed batches of odd sizes, one with an all-zero prefix.
+  std::vector<torch::Tensor> batches = {torch::randn({1000}) * 0.3, torch::randn({33, 129}).pow(3),
+                                        torch::rand({4097}) * 5 - 1, torch::zeros({64})};
+  batches.back().narrow(0, 32, 32).uniform_(-2, 3);
+  return batches;
+}
+
+TEST(ModelDispatchTest, EveryAnalyzerGivesTheCpuEncodings) {
+  QSIM_REQUIRE_TORCH_CUDA();
+  for (const auto kind : {analysis::AnalyzerKind::tf, analysis::AnalyzerKind::tf_enhanced,
+                          analysis::AnalyzerKind::percentile, analysis::AnalyzerKind::mse,
+                          analysis::AnalyzerKind::entropy}) {
+    const auto cpu = analysis::make_analyzer(kind);
+    const auto gpu = analysis::make_analyzer(kind);
+    for (const torch::Tensor& batch : calibration_batches()) {
+      cpu->update_stats(batch);
+      gpu->update_stats(batch.to(kCuda));
+    }
+    for (const quant::Symmetry symmetry : {quant::Symmetry::asymmetric, quant::Symmetry::symmetric}) {
+      EXPECT_TRUE(gpu->compute_encoding(8, symmetry) == cpu->compute_encoding(8, symmetry))
+          << analysis::to_string(kind) << " " << quant::to_string(symmetry);
+    }
+  }
+}
+
+TEST(ModelDispatchTest, NonFiniteDeviceBatchesAreRejected) {
+  QSIM_REQUIRE_TORCH_CUDA();
+  for (const auto kind : {analysis::AnalyzerKind::tf, analysis::AnalyzerKind::tf_enhanced,
+                          analysis::AnalyzerKind::entropy}) {
+    const auto a = analysis::make_analyzer(kind);
+    a->update_stats(torch::randn({100}, torch::TensorOptions().device(kCuda)));
+    torch::Tensor bad = torch::randn({100});
+    bad[57] = NAN;
+    EXPECT_THROW(a->update_stats(bad.to(kCuda)), ValueError) << analysis::to_string(kind);
+  }
+}
+
+TEST(ModelDispatchTest, QuantizedTinyBertLogitsMatchTheCpu) {
+  QSIM_REQUIRE_TORCH_CUDA();
+  for (const char* profile : {"std002", "sharp"}) {
+    for (const auto scheme : {sim::QuantScheme::tf, sim::QuantScheme::tf_enhanced, sim::QuantScheme::tf_range_learning}) {
+      SCOPED_TRACE(testing::Message() << profile << " " << sim::to_string(scheme));
+      const test::Batch batch = test::load_batch(profile);
+      auto run = [&](torch::Device device) {
+        auto model = test::load_tiny(profile, "seqcls3");
+        model->to(device);
+        const torch::Tensor ids = batch.input_ids.to(device);
+        const torch::Tensor types = batch.token_type_ids.to(device);
+        const torch::Tensor mask = batch.attention_mask.to(device);
+        sim::QuantSim sim(model, sim::QuantSimConfig::aimet_default(), sim::SimOptions().scheme(scheme));
+        sim.compute_encodings([&](torch::nn::Module&) { model(ids, types, mask); });
+        torch::NoGradGuard no_grad;
+        return model(ids, types, mask).logits.to(torch::kCPU);
+      };
+      const torch::Tensor cpu = run(torch::kCPU);
+      const torch::Tensor gpu = run(kCuda);
+      EXPECT_LE((gpu - cpu).abs().max().item<double>(), 1e-4);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qsim
