@@ -60,7 +60,8 @@ inline ::testing::AssertionResult close_relative(const torch::Tensor& got, const
   const torch::Tensor a = got.to(torch::kCPU, torch::kDouble);
   const torch::Tensor b = expected.to(torch::kCPU, torch::kDouble);
   const torch::Tensor bound = b.abs().clamp_min(floor) * rel;
-  const torch::Tensor excess = (a - b).abs() - bound;
+  // NaN where both are NaN counts as agreement; NaN on one side only as failure.
+  const torch::Tensor excess = ((a - b).abs() - bound).masked_fill(a.isnan() & b.isnan(), 0.0);
   const double worst = excess.max().item<double>();
   if (worst <= 0.0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "difference exceeds " << rel << " relative by " << worst;
