@@ -39,12 +39,28 @@ message(STATUS "qsim: CUDA dispatch: ${QSIM_CUDA_ENABLED}")
 # qsim_kernels_cuda (raw pointers, no LibTorch) and its parity test, so a machine
 # with no GPU and a CPU LibTorch still compiles and links every kernel. Sanitized
 # builds leave them out (nvcc objects and the CUDA runtime are not instrumented).
+#
+# CMake <= 3.25.1's FindCUDAToolkit tags CUDA::nvToolsExt as deprecated without
+# checking that the target exists, a configure error when the project requires
+# >= 3.25 and the toolkit no longer ships nvToolsExt (CUDA 12.9+). Debian 12's
+# stock cmake is 3.25.1; the tag is skipped for a lower required version.
+macro(qsim_find_cuda_toolkit)
+  if(CMAKE_VERSION VERSION_LESS 3.25.2)
+    set(_qsim_required ${CMAKE_MINIMUM_REQUIRED_VERSION})
+    set(CMAKE_MINIMUM_REQUIRED_VERSION 3.24)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_MINIMUM_REQUIRED_VERSION ${_qsim_required})
+  else()
+    find_package(CUDAToolkit REQUIRED)
+  endif()
+endmacro()
+
 set(QSIM_CUDA_KERNELS OFF)
 if(QSIM_CUDA_ENABLED OR (QSIM_BUILD_CUDA_KERNELS AND NOT QSIM_SANITIZE))
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)
-    find_package(CUDAToolkit REQUIRED)
+    qsim_find_cuda_toolkit()
     set(QSIM_CUDA_KERNELS ON)
   endif()
 endif()

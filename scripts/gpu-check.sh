@@ -6,8 +6,13 @@
 #   2. the whole library against the GPU machine's own PyTorch LibTorch
 #      (python3 -c 'import torch; print(torch.utils.cmake_prefix_path)') with
 #      QSIM_WITH_CUDA=ON: every test (ctest), then the GPU benchmarks.
+#   3. bert_demo --device cuda (FP32 training, PTQ, QAT on the GPU) when the GLUE
+#      data is there ($QSIM_DATA_DIR, else ../shared/data or shared/data).
 # Results (logs, gtest XML, benchmark JSON, summary.md) go to $OUT when set, else
 # build/gpu-check/results. Exit status: 0 only when every step passed.
+#
+# A machine without the Debian build dependencies uses the bundle that
+# scripts/gpu-bundle.sh packs (build/gpu-bundle.tar.gz, carried with the tree).
 #
 # Usage: bash scripts/gpu-check.sh            (from anywhere; ~10 min on 16 cores)
 #   QSIM_GPU_ARCH=90   CUDA architecture to build (default: the GPU's, via nvidia-smi)
@@ -20,6 +25,21 @@ mkdir -p "$results"
 summary="$results/summary.md"
 jobs=$(nproc 2>/dev/null || echo 4)
 status=0
+
+# The carried dependency bundle, when there is one: first on every search path.
+bundle_tar=${QSIM_GPU_BUNDLE:-$root/build/gpu-bundle.tar.gz}
+if [ -f "$bundle_tar" ]; then
+  b=$root/build/gpu-bundle/root
+  [ -d "$b" ] || { mkdir -p "$root/build/gpu-bundle" && tar -C "$root/build/gpu-bundle" -xzf "$bundle_tar"; }
+  export PATH="$b/usr/bin:$PATH"
+  export LD_LIBRARY_PATH="$b/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export CMAKE_PREFIX_PATH="$b/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export PKG_CONFIG_SYSROOT_DIR="$b"
+  export PKG_CONFIG_LIBDIR="$b/usr/lib/x86_64-linux-gnu/pkgconfig:$b/usr/share/pkgconfig"
+  bundle_flags=(-DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu -DPKG_CONFIG_EXECUTABLE="$b/usr/bin/pkgconf")
+else
+  bundle_flags=()
+fi
 
 log() { echo "$*" >>"$summary"; echo "gpu-check: $*"; }
 step() {  # step <name> <command...>: runs, logs to $results/<name>.log, records the outcome
@@ -40,6 +60,8 @@ log "# qsim GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --
   nvcc --version 2>&1 | tail -n 2 || echo "nvcc: not found"
   cmake --version 2>&1 | head -n 1
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11_abi", torch.compiled_with_cxx11_abi())' 2>&1
+  cat /etc/os-release 2>/dev/null | grep PRETTY_NAME; ldd --version 2>&1 | head -n 1
+  echo "bundle: $([ ${#bundle_flags[@]} -gt 0 ] && echo "$bundle_tar" || echo none)"
   echo '```'
 } >>"$summary"
 cat "$summary"
@@ -49,7 +71,8 @@ arch=${arch:-90}
 export PATH="$PATH:/usr/local/cuda/bin"
 generator=(-G Ninja); command -v ninja >/dev/null || generator=(-G "Unix Makefiles")
 launcher=(); command -v ccache >/dev/null || launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER= -DCMAKE_CUDA_COMPILER_LAUNCHER=)
-common=("${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch")
+common=("${generator[@]}" "${launcher[@]}" "${bundle_flags[@]}" -DCMAKE_BUILD_TYPE=Release
+        -DCMAKE_CUDA_ARCHITECTURES="$arch")
 export QSIM_REQUIRE_CUDA=1
 
 # 1. Torch-free kernels and their parity test.
@@ -69,7 +92,7 @@ if [ "${QSIM_GPU_SKIP_FULL:-0}" != 1 ]; then
   else
     fbuild=build/gpu-check/full
     if step configure-full cmake -S . -B "$fbuild" "${common[@]}" -DQSIM_WITH_CUDA=ON \
-         -DCMAKE_PREFIX_PATH="$prefix" -DQSIM_BUILD_EXAMPLES=OFF &&
+         -DCMAKE_PREFIX_PATH="$prefix${CMAKE_PREFIX_PATH:+;${CMAKE_PREFIX_PATH//:/;}}" &&
        step build-full cmake --build "$fbuild" -j "$jobs"; then
       step ctest ctest --test-dir "$fbuild" -j "$jobs" --output-on-failure --output-junit "$results/ctest.xml"
       bench="$fbuild/benchmarks/cuda/cuda_fake_quant_bench"
@@ -82,6 +105,16 @@ if [ "${QSIM_GPU_SKIP_FULL:-0}" != 1 ]; then
       fi
     fi
   fi
+fi
+
+# 3. The demo on the GPU: training, calibration, QAT and evaluation on the device.
+data=${QSIM_DATA_DIR:-}
+for d in "$root/../shared/data" "$root/shared/data"; do [ -n "$data" ] || { [ -d "$d/glue" ] && data=$d; }; done
+demo=build/gpu-check/full/examples/bert_train/bert_demo
+if [ -z "$data" ]; then
+  log "- demo: not run (no GLUE data: set QSIM_DATA_DIR)"
+elif [ -x "$demo" ]; then
+  step demo "$demo" --device cuda --data_dir "$data" --output_dir "$results/demo" && cp "$results/demo/results.md" "$results/demo.md" 2>/dev/null
 fi
 
 log "$([ $status -eq 0 ] && echo PASSED || echo FAILED); results in $results"
