@@ -6,8 +6,10 @@
 #   2. the whole library against the GPU machine's own PyTorch LibTorch
 #      (python3 -c 'import torch; print(torch.utils.cmake_prefix_path)') with
 #      QSIM_WITH_CUDA=ON: every test (ctest), then the GPU benchmarks.
+#   2b. BERT-base FP32 vs W8A8 eval and FP32 vs QAT step on the GPU (train_bench);
 #   3. bert_demo --device cuda (FP32 training, PTQ, QAT on the GPU) when the GLUE
-#      data is there ($QSIM_DATA_DIR, else ../shared/data or shared/data).
+#      data is there ($QSIM_DATA_DIR, else ../shared/data or shared/data);
+#   4. any pretrained BERT checkpoint on the machine listed, and run with bert_eval.
 # Results (logs, gtest XML, benchmark JSON, summary.md) go to $OUT when set, else
 # build/gpu-check/results. Exit status: 0 only when every step passed.
 #
@@ -107,6 +109,14 @@ if [ "${QSIM_GPU_SKIP_FULL:-0}" != 1 ]; then
   fi
 fi
 
+# 2b. BERT-base (random weights, batch 32, seq 128) FP32 vs W8A8 eval and FP32 vs QAT
+# step on the GPU.
+tbench=build/gpu-check/full/benchmarks/train/train_bench
+if [ -x "$tbench" ]; then
+  QSIM_BENCH_DEVICE=cuda QSIM_BENCH_BATCH=32 step bert-gpu-bench "$tbench" --benchmark_filter='^BM_(Fp32|Qat|W8A8)[A-Za-z]*(Step|Eval)/' \
+    --benchmark_out="$results/train_bench_cuda.json" --benchmark_out_format=json
+fi
+
 # 3. The demo on the GPU: training, calibration, QAT and evaluation on the device.
 data=${QSIM_DATA_DIR:-}
 for d in "$root/../shared/data" "$root/shared/data"; do [ -n "$data" ] || { [ -d "$d/glue" ] && data=$d; }; done
@@ -116,6 +126,21 @@ if [ -z "$data" ]; then
 elif [ -x "$demo" ]; then
   step demo "$demo" --device cuda --data_dir "$data" --output_dir "$results/demo" && cp "$results/demo/results.md" "$results/demo.md" 2>/dev/null
 fi
+
+# 4. Pretrained BERT weights on this machine (a Hugging Face cache, any bert-base
+# checkpoint): listed, and each evaluated with bert_eval (SST-2 card) when found.
+eval_bin=build/gpu-check/full/examples/bert_eval/bert_eval
+find "$HOME/.cache/huggingface" /root /models /data /opt /workspace -maxdepth 6 -name config.json \
+  2>/dev/null | xargs -r grep -l '"bert"\|BertFor\|BertModel' 2>/dev/null >"$results/pretrained.txt"
+log "- pretrained BERT checkpoints found: $(wc -l <"$results/pretrained.txt") (pretrained.txt)"
+n=0
+while read -r cfg; do
+  dir=$(dirname "$cfg"); n=$((n + 1))
+  [ -n "$data" ] && [ -x "$eval_bin" ] && [ $n -le 3 ] || continue
+  ls "$dir"/model.safetensors "$dir"/pytorch_model.bin >/dev/null 2>&1 || continue
+  step "pretrained-$n" "$eval_bin" --model_config bert_w8a8_sst2 --model_dir "$dir" --device cuda \
+    --data_dir "$data" --output_dir "$results/pretrained-$n"
+done <"$results/pretrained.txt"
 
 log "$([ $status -eq 0 ] && echo PASSED || echo FAILED); results in $results"
 exit $status

@@ -3,11 +3,15 @@
 // seq 128, 2 threads unless QSIM_BENCH_THREADS says otherwise). The same model object
 // serves every mode, as QuantSim does. Peak memory: run one benchmark per process
 // (--benchmark_filter) and read the peak_rss_MiB counter (getrusage max RSS).
+// QSIM_BENCH_DEVICE=cuda runs model, data and quantizers on the GPU (each iteration
+// ends with a device synchronisation); QSIM_BENCH_BATCH sets the batch (gpu-check: 32).
 //
 //   build/dev/benchmarks/train/train_bench --benchmark_filter="^BM_Fp32TrainStep/"
 #include <cstdlib>
+#include <string>
 
 #include <benchmark/benchmark.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "qsim/models/bert/bert_for_task.hpp"
@@ -20,15 +24,39 @@ namespace {
 
 using namespace qsim;
 
-constexpr int64_t kBatch = 8;
 constexpr int64_t kSeq = 128;
+
+int64_t batch_size() {
+  const char* v = std::getenv("QSIM_BENCH_BATCH");
+  return v != nullptr ? std::stoll(v) : 8;
+}
+const int64_t kBatch = batch_size();
+
+torch::Device bench_device() {
+  const char* v = std::getenv("QSIM_BENCH_DEVICE");
+  return torch::Device(v != nullptr ? v : "cpu");
+}
+const torch::Device kDevice = bench_device();
+
+// Kernels are asynchronous on CUDA: an iteration ends when the device is done.
+void finish_iteration() {
+  if (kDevice.is_cuda()) torch::cuda::synchronize();
+}
+
+void device_counters(benchmark::State& state) {
+  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
+  state.counters["batch"] = static_cast<double>(kBatch);
+  state.SetLabel(kDevice.str());
+}
 
 models::bert::BertForTask base_model() {
   nlohmann::json json = {{"architectures", {"BertForSequenceClassification"}}, {"num_labels", 2}};
   auto config = models::bert::BertConfig::from_json(json, "bert-base shape");
   config.attention_mask = models::bert::AttentionMask::zoo();
   torch::manual_seed(0);
-  return models::bert::BertForTask(config);
+  models::bert::BertForTask model(config);
+  model->to(kDevice);
+  return model;
 }
 
 train::TaskDataset random_data(int64_t n, int64_t vocab) {
@@ -37,14 +65,14 @@ train::TaskDataset random_data(int64_t n, int64_t vocab) {
   data.token_type_ids = torch::zeros({n, kSeq}, torch::kLong);
   data.attention_mask = torch::ones({n, kSeq}, torch::kLong);
   data.labels = torch::randint(2, {n}, torch::kLong);
-  return data;
+  return data.to(kDevice);
 }
 
 // Calibrated sim in the requested mode (range_learning or quantized).
 std::unique_ptr<sim::QuantSim> make_sim(models::bert::BertForTask& model, const train::TaskDataset& data) {
   auto quantsim = std::make_unique<sim::QuantSim>(model, sim::QuantSimConfig::aimet_default(),
                                                   sim::SimOptions().scheme(sim::QuantScheme::tf_range_learning));
-  quantsim->compute_encodings([&](torch::nn::Module&) { train::run_batches(model, data, kBatch, 1); });
+  quantsim->compute_encodings([&](torch::nn::Module&) { train::run_batches(model, data, kBatch, 1, kDevice); });
   return quantsim;
 }
 
@@ -60,9 +88,13 @@ void train_steps(benchmark::State& state, bool qat, bool checkpointing = false) 
                          train::TrainOptions().batch_size(kBatch).log_every(0).gradient_checkpointing(checkpointing));
   const train::TaskBatch batch = data.batch(0, kBatch);
   trainer.train_step(batch);  // warm-up: AdamW state allocated
-  for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(batch));
+  finish_iteration();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(trainer.train_step(batch));
+    finish_iteration();
+  }
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
+  device_counters(state);
 }
 
 void eval_batches(benchmark::State& state, bool w8a8) {
@@ -73,14 +105,18 @@ void eval_batches(benchmark::State& state, bool w8a8) {
     quantsim = make_sim(model, data);
     quantsim->set_mode(sim::Mode::quantized);
   }
+  train::PredictOptions options;
+  options.batch_size = kBatch;
+  options.device = kDevice;
+  train::predict(model, data, options);  // warm-up: first-call library initialisation
+  finish_iteration();
   for (auto _ : state) {
-    train::PredictOptions options;
-    options.batch_size = kBatch;
     const auto predictions = train::predict(model, data, options);
     benchmark::DoNotOptimize(predictions.logits.data_ptr());
+    finish_iteration();
   }
   state.SetItemsProcessed(state.iterations() * kBatch);  // sequences
-  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
+  device_counters(state);
 }
 
 void BM_Fp32TrainStep(benchmark::State& state) { train_steps(state, false); }
