@@ -125,6 +125,8 @@ if [ -z "$data" ]; then
   log "- demo: not run (no GLUE data: set QSIM_DATA_DIR)"
 elif [ -x "$demo" ]; then
   step demo "$demo" --device cuda --data_dir "$data" --output_dir "$results/demo" && cp "$results/demo/results.md" "$results/demo.md" 2>/dev/null
+else
+  log "- demo: FAILED ($demo was not built)"; status=1
 fi
 
 # 4. Pretrained BERT weights on this machine (a Hugging Face cache, any bert-base
