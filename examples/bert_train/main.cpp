@@ -106,8 +106,7 @@ int run(const TrainFlags& f) {
                                     .checkpoint_dir(f.checkpoint_every > 0 ? f.output_dir + "/training_state" : "")
                                     .log_every(50)
                                     .gradient_checkpointing(f.gradient_checkpointing));
-  if (std::filesystem::is_regular_file(f.output_dir + "/training_state/trainer_state.json"))
-    trainer.load_checkpoint(f.output_dir + "/training_state");
+  if (train::checkpoint_exists(f.output_dir + "/training_state")) trainer.load_checkpoint(f.output_dir + "/training_state");
   trainer.train(on_device);
   model->to(torch::kCPU);
   models::bert::save_pretrained(*model, f.output_dir);

@@ -211,10 +211,29 @@ TrainResult Trainer::train(const TaskDataset& data) {
   return result;
 }
 
+// A checkpoint is four files that only make sense together, so the directory is
+// the unit of atomicity: they are written into `<dir>.partial`, the previous
+// checkpoint is moved aside to `<dir>.old`, the new one renamed into place, the old
+// one removed. A crash at any point leaves either the previous or the new
+// checkpoint complete (load_checkpoint also looks in `<dir>.old`), never a mix.
 void Trainer::save_checkpoint(const std::string& dir) const {
+  namespace fs = std::filesystem;
+  const std::string partial = dir + ".partial", old = dir + ".old";
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  QSIM_CHECK(!ec, IoError, "{}: cannot create the checkpoint directory: {}", dir, ec.message());
+  fs::remove_all(partial, ec);  // what a crashed save left behind
+  fs::create_directories(partial, ec);
+  QSIM_CHECK(!ec, IoError, "{}: cannot create the checkpoint directory: {}", partial, ec.message());
+  write_checkpoint_files(partial);
+  fs::remove_all(old, ec);
+  if (fs::exists(dir)) fs::rename(dir, old, ec);
+  QSIM_CHECK(!ec, IoError, "{}: cannot move the previous checkpoint aside: {}", dir, ec.message());
+  fs::rename(partial, dir, ec);
+  QSIM_CHECK(!ec, IoError, "{}: cannot rename {} into place: {}", dir, partial, ec.message());
+  fs::remove_all(old, ec);
+  logger()->info("train: checkpoint at step {} written to {}", step_, dir);
+}
+
+void Trainer::write_checkpoint_files(const std::string& dir) const {
   try {
     torch::save(model_, in_dir(dir, kModelFile));
     torch::save(*optimizer_, in_dir(dir, kOptimizerFile));
@@ -230,11 +249,28 @@ void Trainer::save_checkpoint(const std::string& dir) const {
                                 {"num_range_tensors", num_ranges_}};
   std::ofstream out(in_dir(dir, kStateFile));
   out << state.dump(2) << "\n";
+  out.close();
   QSIM_CHECK(out.good(), IoError, "{}: cannot write", in_dir(dir, kStateFile));
-  logger()->info("train: checkpoint at step {} written to {}", step_, dir);
 }
 
-void Trainer::load_checkpoint(const std::string& dir) {
+namespace {
+// A save that crashed between its two renames left the previous checkpoint,
+// complete, in <dir>.old and nothing under <dir>.
+bool crashed_between_renames(const std::string& dir) {
+  return !std::filesystem::exists(dir) && std::filesystem::exists(in_dir(dir + ".old", kStateFile));
+}
+}  // namespace
+
+bool checkpoint_exists(const std::string& dir) {
+  return std::filesystem::is_regular_file(in_dir(dir, kStateFile)) || crashed_between_renames(dir);
+}
+
+void Trainer::load_checkpoint(const std::string& requested) {
+  std::string dir = requested;
+  if (crashed_between_renames(requested)) {
+    dir = requested + ".old";
+    logger()->warn("train: {} is missing; resuming from the previous checkpoint in {}", requested, dir);
+  }
   for (const char* name : {kModelFile, kOptimizerFile, kRngFile, kStateFile}) require_file(in_dir(dir, name));
   nlohmann::json state;
   try {

@@ -1,6 +1,8 @@
 #include "qsim/train/trainer.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -202,6 +204,54 @@ TEST(TrainerTest, ResumedRunContinuesExactly) {
   const auto p = straight->named_parameters();
   const auto q = resumed->named_parameters();
   for (const auto& item : p) EXPECT_TRUE(torch::equal(item.value(), q[item.key()])) << item.key();
+}
+
+// Parameters of `model` as one flat tensor, to compare checkpoints.
+torch::Tensor flat_parameters(const models::bert::BertForTask& model) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : model->parameters()) parts.push_back(p.detach().reshape({-1}));
+  return torch::cat(parts);
+}
+
+TEST(TrainerTest, CheckpointsReplaceEachOtherWholeAndLeaveNoScratch) {
+  namespace fs = std::filesystem;
+  const TaskDataset data = marker_task(16);
+  test::ScratchDir root("train_atomic");
+  const std::string dir = (fs::path(root.str()) / "ckpt").string();
+  auto model = tiny_model(4);
+  Trainer trainer(model, TrainOptions(fast_options()).epochs(1));
+  trainer.save_checkpoint(dir);
+  trainer.train(data);
+  // A crashed save left half-written scratch: it must not leak into the next one.
+  fs::create_directories(dir + ".partial");
+  std::ofstream(dir + ".partial/model.pt") << "truncated";
+  trainer.save_checkpoint(dir);
+  EXPECT_FALSE(fs::exists(dir + ".partial"));
+  EXPECT_FALSE(fs::exists(dir + ".old"));
+
+  auto restored = tiny_model(77);
+  Trainer restored_trainer(restored, fast_options());
+  restored_trainer.load_checkpoint(dir);
+  EXPECT_EQ(restored_trainer.step(), trainer.step());
+  EXPECT_TRUE(torch::equal(flat_parameters(restored), flat_parameters(model)));
+}
+
+TEST(TrainerTest, ACrashBetweenTheRenamesResumesFromThePreviousCheckpoint) {
+  namespace fs = std::filesystem;
+  test::ScratchDir root("train_rename_crash");
+  const std::string dir = (fs::path(root.str()) / "ckpt").string();
+  auto model = tiny_model(5);
+  Trainer trainer(model, fast_options());
+  trainer.save_checkpoint(dir);
+  // The state a crash after "move the previous aside" and before "rename the new
+  // one into place" leaves: <dir>.old complete, <dir> absent.
+  fs::rename(dir, dir + ".old");
+  EXPECT_TRUE(checkpoint_exists(dir));
+  EXPECT_FALSE(checkpoint_exists(dir + "-elsewhere"));
+  auto restored = tiny_model(78);
+  Trainer restored_trainer(restored, fast_options());
+  restored_trainer.load_checkpoint(dir);
+  EXPECT_TRUE(torch::equal(flat_parameters(restored), flat_parameters(model)));
 }
 
 TEST(TrainerTest, LoadCheckpointNamesTheMissingFile) {

@@ -59,10 +59,13 @@ class Trainer {
   double train_step(const TaskBatch& batch);
 
   /// Writes model.pt (every parameter and buffer, ranges included), optimizer.pt,
-  /// rng.pt and trainer_state.json to `dir` (created if needed). Throws qsim::IoError.
+  /// rng.pt and trainer_state.json to `dir`, atomically as a whole: written into
+  /// `<dir>.partial`, then renamed over the previous checkpoint, so a crash leaves
+  /// the old or the new checkpoint, never a mix. Throws qsim::IoError.
   void save_checkpoint(const std::string& dir) const;
   /// Restores what save_checkpoint wrote into this trainer's (identically built)
-  /// model and optimizer. Throws qsim::IoError naming the missing or bad file.
+  /// model and optimizer (from `<dir>.old` when a save crashed between its renames).
+  /// Throws qsim::IoError naming the missing or bad file.
   void load_checkpoint(const std::string& dir);
 
   int64_t step() const { return step_; }
@@ -77,6 +80,7 @@ class Trainer {
  private:
   int64_t total_steps(const TaskDataset& data) const;
   double run_step(const TaskBatch& batch, double lr_factor);
+  void write_checkpoint_files(const std::string& dir) const;
 
   models::bert::BertForTask model_;
   TrainOptions options_;
@@ -89,6 +93,10 @@ class Trainer {
 
 /// Sets every qsim::nn::Dropout block under `module` to probability `p`.
 void set_dropout(torch::nn::Module& module, double p);
+
+/// True when load_checkpoint(dir) has a complete checkpoint to resume from (in
+/// `dir`, or in `<dir>.old` after a save that crashed between its renames).
+bool checkpoint_exists(const std::string& dir);
 
 /// True for the learnable-range parameters (names ending in encoding_min / encoding_max).
 bool is_range_parameter(const std::string& name);
