@@ -1,20 +1,18 @@
 #include "results_table.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "detail/check.hpp"
+#include "qsim/io/atomic_file.hpp"
 
 namespace qsim::examples {
 namespace {
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  QSIM_CHECK(out.good(), IoError, "{}: cannot write", path.string());
+  io::write_file_atomically(path.string(), text);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "io/file_writer.hpp"
 
+#include "qsim/io/atomic_file.hpp"
+
 #include <cerrno>
 #include <cstring>
 
@@ -38,3 +40,13 @@ void FileWriter::commit() {
 }
 
 }  // namespace qsim::io::detail
+
+namespace qsim::io {
+
+void write_file_atomically(const std::string& path, std::string_view contents) {
+  detail::FileWriter out(path);
+  out.write(contents.data(), contents.size());
+  out.commit();
+}
+
+}  // namespace qsim::io

@@ -9,9 +9,9 @@
 // (calculate_delta_offset); static ones their stored delta and offset.
 
 #include <cmath>
-#include <fstream>
 
 #include "detail/check.hpp"
+#include "qsim/io/atomic_file.hpp"
 #include "qsim/io/checkpoint.hpp"
 #include "qsim/sim/quant_sim.hpp"
 
@@ -99,10 +99,7 @@ json QuantSim::encodings_json() const {
 }
 
 void QuantSim::export_encodings(const std::string& path) const {
-  std::ofstream out(path);
-  QSIM_CHECK(out.good(), IoError, "{}: cannot open for writing", path);
-  out << encodings_json().dump(4) << '\n';
-  QSIM_CHECK(out.good(), IoError, "{}: write failed", path);
+  io::write_file_atomically(path, encodings_json().dump(4) + '\n');
 }
 
 void QuantSim::load_encodings_file(const std::string& path) { load_encodings(io::read_json_file(path), path); }

@@ -1,11 +1,11 @@
 #include "qsim/sim/quantized_checkpoint.hpp"
 
 #include <filesystem>
-#include <fstream>
 
 #include <torch/torch.h>
 
 #include "detail/check.hpp"
+#include "qsim/io/atomic_file.hpp"
 #include "qsim/io/checkpoint.hpp"
 #include "qsim/log.hpp"
 
@@ -36,10 +36,7 @@ io::TensorList float_state(const torch::nn::Module& model) {
 }
 
 void write_json(const fs::path& path, const json& value) {
-  std::ofstream out(path);
-  QSIM_CHECK(out.good(), IoError, "{}: cannot open for writing", path.string());
-  out << value.dump(4) << '\n';
-  QSIM_CHECK(out.good(), IoError, "{}: write failed", path.string());
+  io::write_file_atomically(path.string(), value.dump(4) + '\n');
 }
 
 json options_json(const SimOptions& o) {
