@@ -1,6 +1,7 @@
 #include "qsim/quant/fake_quant.hpp"
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -104,6 +105,13 @@ void run_static_forward(const at::Tensor& in, const at::Tensor& out, const cpu::
   detail::parallel_chunks(in.numel(), [&](int64_t b, int64_t e) { cpu::static_forward(src, dst, b, e, layout, grid); });
 }
 
+// Two inputs of one CUDA kernel: in their own dtype when they share one, else both
+// in float32, as the CPU path computes.
+std::pair<at::Tensor, at::Tensor> cuda_inputs(const at::Tensor& a, const at::Tensor& b) {
+  if (a.scalar_type() == b.scalar_type()) return {a.contiguous(), b.contiguous()};
+  return {detail::float_contiguous(a), detail::float_contiguous(b)};
+}
+
 void check_out(const at::Tensor& x, const at::Tensor& out, std::string_view what) {
   QSIM_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous() && out.sizes() == x.sizes(), ValueError,
              "{}: output must be a contiguous float32 tensor of shape {}", what, fmt::join(x.sizes(), ", "));
@@ -153,10 +161,7 @@ at::Tensor static_ste(const at::Tensor& y, const at::Tensor& grad, const std::ve
              fmt::join(grad.sizes(), ", "), fmt::join(y.sizes(), ", "));
   const cpu::ChannelLayout layout = channel_layout(y, axis, static_cast<int64_t>(min.size()), what);
   if (grad.is_cuda()) {
-    // Native dtype when y and grad share one, else both in float32 as on the CPU.
-    const bool native = y.scalar_type() == grad.scalar_type();
-    const at::Tensor yd = native ? y.contiguous() : float_contiguous(y);
-    const at::Tensor gd = native ? grad.contiguous() : float_contiguous(grad);
+    const auto [yd, gd] = cuda_inputs(y, grad);
     at::Tensor gi = at::empty(gd.sizes(), gd.options());
     cuda::static_ste_backward(yd, gd, gi, layout, device_rows({&min, &max}, grad.device()));
     return to_input_dtype(gi, grad);
@@ -287,9 +292,7 @@ int64_t backward_chunk_size(int64_t n, int64_t channels) {
 LearnedBackward learned_backward_cuda(const at::Tensor& x, const at::Tensor& grad, const LearnedArrays& a,
                                       const cpu::ChannelLayout& layout, double steps, ScaleMode mode,
                                       bool offset_in_sum) {
-  const bool native = x.scalar_type() == grad.scalar_type();
-  const at::Tensor xd = native ? x.contiguous() : detail::float_contiguous(x);
-  const at::Tensor gd = native ? grad.contiguous() : detail::float_contiguous(grad);
+  const auto [xd, gd] = cuda_inputs(x, grad);
   at::Tensor gi = at::empty(gd.sizes(), gd.options());
   at::Tensor sum_s = at::zeros({layout.channels}, x.options().dtype(at::kDouble));
   at::Tensor sum_z = at::zeros({layout.channels}, x.options().dtype(at::kDouble));

@@ -30,18 +30,22 @@ void check_vector(const torch::Tensor& t, const char* name, int64_t n) {
              shape_of(t), n);
 }
 
-torch::Tensor rows(const torch::Tensor& t, const torch::Tensor& index) {
-  return t.defined() ? t.index_select(0, index) : torch::Tensor();
+// `f` applied to every defined field of `data` (undefined ones stay undefined).
+template <typename Out, typename F>
+Out map_fields(const TaskDataset& data, F f) {
+  const auto apply = [&f](const torch::Tensor& t) { return t.defined() ? f(t) : torch::Tensor(); };
+  Out out;
+  out.input_ids = apply(data.input_ids);
+  out.token_type_ids = apply(data.token_type_ids);
+  out.attention_mask = apply(data.attention_mask);
+  out.labels = apply(data.labels);
+  out.start_positions = apply(data.start_positions);
+  out.end_positions = apply(data.end_positions);
+  return out;
 }
 
 TaskBatch gather(const TaskDataset& data, const torch::Tensor& index, bool trim_padding) {
-  TaskBatch b;
-  b.input_ids = rows(data.input_ids, index);
-  b.token_type_ids = rows(data.token_type_ids, index);
-  b.attention_mask = rows(data.attention_mask, index);
-  b.labels = rows(data.labels, index);
-  b.start_positions = rows(data.start_positions, index);
-  b.end_positions = rows(data.end_positions, index);
+  TaskBatch b = map_fields<TaskBatch>(data, [&](const torch::Tensor& t) { return t.index_select(0, index); });
   if (trim_padding && b.attention_mask.numel() > 0) {
     const int64_t length = std::max<int64_t>(1, b.attention_mask.sum(1).max().item<int64_t>());
     b.input_ids = b.input_ids.narrow(1, 0, length).contiguous();
@@ -81,28 +85,12 @@ TaskBatch TaskDataset::batch(int64_t begin, int64_t end, bool trim_padding) cons
 }
 
 TaskDataset TaskDataset::to(torch::Device device) const {
-  auto move = [device](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  TaskDataset out;
-  out.input_ids = move(input_ids);
-  out.token_type_ids = move(token_type_ids);
-  out.attention_mask = move(attention_mask);
-  out.labels = move(labels);
-  out.start_positions = move(start_positions);
-  out.end_positions = move(end_positions);
-  return out;
+  return map_fields<TaskDataset>(*this, [device](const torch::Tensor& t) { return t.to(device); });
 }
 
 TaskDataset TaskDataset::head(int64_t count) const {
   if (count <= 0 || count >= size()) return *this;
-  auto cut = [count](const torch::Tensor& t) { return t.defined() ? t.narrow(0, 0, count) : t; };
-  TaskDataset out;
-  out.input_ids = cut(input_ids);
-  out.token_type_ids = cut(token_type_ids);
-  out.attention_mask = cut(attention_mask);
-  out.labels = cut(labels);
-  out.start_positions = cut(start_positions);
-  out.end_positions = cut(end_positions);
-  return out;
+  return map_fields<TaskDataset>(*this, [count](const torch::Tensor& t) { return t.narrow(0, 0, count); });
 }
 
 }  // namespace qsim::train

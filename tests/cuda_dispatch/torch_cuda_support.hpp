@@ -5,7 +5,6 @@
 // sees no CUDA device (or this qsim has no CUDA dispatch); QSIM_REQUIRE_CUDA=1
 // (scripts/gpu-check.sh) turns a skip into a failure.
 
-#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -13,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "qsim/config.hpp"
+#include "support/require_cuda.hpp"
 
 namespace qsim::test {
 
@@ -22,19 +22,7 @@ inline std::string no_torch_cuda_reason() {
   return "";
 }
 
-inline bool torch_cuda_required() {
-  const char* v = std::getenv("QSIM_REQUIRE_CUDA");
-  return v != nullptr && std::string(v) == "1";
-}
-
-#define QSIM_REQUIRE_TORCH_CUDA()                                              \
-  do {                                                                         \
-    const std::string qsim_reason_ = ::qsim::test::no_torch_cuda_reason();     \
-    if (!qsim_reason_.empty()) {                                               \
-      if (::qsim::test::torch_cuda_required()) FAIL() << qsim_reason_;         \
-      GTEST_SKIP() << qsim_reason_;                                            \
-    }                                                                          \
-  } while (false)
+#define QSIM_REQUIRE_TORCH_CUDA() QSIM_SKIP_WITHOUT_CUDA(::qsim::test::no_torch_cuda_reason())
 
 /// Bitwise equality of two float tensors of any float dtype (NaN payloads and the
 /// sign of zero included), after bringing both to the CPU.

@@ -19,6 +19,7 @@
 
 #include "kernels/cpu/fake_quant_cpu.hpp"
 #include "kernels/cuda/cuda_check.hpp"
+#include "support/require_cuda.hpp"
 
 namespace qsim::test::cuda {
 
@@ -35,20 +36,11 @@ inline std::string no_device_reason() {
   return "";
 }
 
-inline bool cuda_required() {
-  const char* v = std::getenv("QSIM_REQUIRE_CUDA");
-  return v != nullptr && std::string(v) == "1";
-}
-
 /// Skips (or fails under QSIM_REQUIRE_CUDA=1) when there is no device; fails on
 /// any other CUDA error.
 #define QSIM_REQUIRE_DEVICE()                                                          \
   do {                                                                                 \
-    const std::string qsim_reason_ = ::qsim::test::cuda::no_device_reason();           \
-    if (!qsim_reason_.empty()) {                                                       \
-      if (::qsim::test::cuda::cuda_required()) FAIL() << qsim_reason_;                 \
-      GTEST_SKIP() << qsim_reason_;                                                    \
-    }                                                                                  \
+    QSIM_SKIP_WITHOUT_CUDA(::qsim::test::cuda::no_device_reason());                    \
     int qsim_count_ = 0;                                                               \
     ASSERT_EQ(cudaGetDeviceCount(&qsim_count_), cudaSuccess);                          \
   } while (false)
