@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
   libutf8proc-dev libzip-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz preset (scripts/fuzz.sh)
 )
 
 missing=()

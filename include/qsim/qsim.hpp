@@ -64,6 +64,7 @@
 #include "qsim/models/bert/bert_model.hpp"
 #include "qsim/models/bert/bert_pooler.hpp"
 #include "qsim/models/bert/bert_self_attention.hpp"
+#include "qsim/sim/encodings_file.hpp"
 #include "qsim/sim/model_topology.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"

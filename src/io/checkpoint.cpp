@@ -36,7 +36,7 @@ nlohmann::json read_json_file(const std::string& path) {
   try {
     return nlohmann::json::parse(std::istreambuf_iterator<char>(in),
                                  std::istreambuf_iterator<char>());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
     ::qsim::detail::raise<IoError>("{}: invalid JSON: {}", path, e.what());
   }
 }

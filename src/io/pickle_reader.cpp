@@ -15,6 +15,61 @@ namespace {
 // exhausting memory with millions of tiny values.
 constexpr std::size_t kMaxValues = std::size_t{1} << 22;
 constexpr std::size_t kMaxGlobalName = 256;
+// A state dict nests containers four deep (dict, REDUCE args, size tuple); this bound
+// rejects nesting bombs early. Nothing here recurses, so it is a sanity limit only.
+constexpr std::uint32_t kMaxDepth = 64;
+
+// Opcode names as pickletools spells them, for error messages.
+const char* opcode_name(std::uint8_t op) {
+  switch (op) {
+    case 0x80: return "PROTO";
+    case 0x95: return "FRAME";
+    case '(': return "MARK";
+    case '0': return "POP";
+    case '1': return "POP_MARK";
+    case '2': return "DUP";
+    case 'N': return "NONE";
+    case 0x88: return "NEWTRUE";
+    case 0x89: return "NEWFALSE";
+    case 'J': return "BININT";
+    case 'K': return "BININT1";
+    case 'M': return "BININT2";
+    case 0x8a: return "LONG1";
+    case 'G': return "BINFLOAT";
+    case 'X': return "BINUNICODE";
+    case 0x8c: return "SHORT_BINUNICODE";
+    case 0x8d: return "BINUNICODE8";
+    case ')': return "EMPTY_TUPLE";
+    case 't': return "TUPLE";
+    case 0x85: return "TUPLE1";
+    case 0x86: return "TUPLE2";
+    case 0x87: return "TUPLE3";
+    case ']': return "EMPTY_LIST";
+    case 'l': return "LIST";
+    case 'a': return "APPEND";
+    case 'e': return "APPENDS";
+    case '}': return "EMPTY_DICT";
+    case 'd': return "DICT";
+    case 's': return "SETITEM";
+    case 'u': return "SETITEMS";
+    case 'c': return "GLOBAL";
+    case 0x93: return "STACK_GLOBAL";
+    case 'R': return "REDUCE";
+    case 'b': return "BUILD";
+    case 'Q': return "BINPERSID";
+    case 'q': return "BINPUT";
+    case 'r': return "LONG_BINPUT";
+    case 0x94: return "MEMOIZE";
+    case 'h': return "BINGET";
+    case 'j': return "LONG_BINGET";
+    case '.': return "STOP";
+    default: return "unknown opcode";
+  }
+}
+
+bool is_container(ValueKind kind) {
+  return kind == ValueKind::tuple || kind == ValueKind::list || kind == ValueKind::dict;
+}
 
 struct StorageType {
   const char* name;
@@ -42,7 +97,12 @@ class PickleReader::Machine {
   ValuePtr run() {
     for (;;) {
       const std::size_t at = pos_;
+      if (pos_ == r_.size_) {
+        op_name_ = "end of data";
+        fail(at, "truncated: no STOP opcode");
+      }
       const std::uint8_t op = byte();
+      op_name_ = opcode_name(op);
       if (op == '.') return finish(at);
       step(op, at);
     }
@@ -53,7 +113,7 @@ class PickleReader::Machine {
  private:
   template <typename... Args>
   [[noreturn]] void fail(std::size_t at, fmt::format_string<Args...> format, Args&&... args) {
-    ::qsim::detail::raise<IoError>("{}: pickle byte {}: {}", r_.source_, at,
+    ::qsim::detail::raise<IoError>("{}: pickle byte {} ({}): {}", r_.source_, at, op_name_,
                                    fmt::format(format, std::forward<Args>(args)...));
   }
 
@@ -85,7 +145,13 @@ class PickleReader::Machine {
     if (++r_created_ > kMaxValues) fail(pos_, "more than {} values: not a state dict", kMaxValues);
     auto value = std::make_shared<Value>();
     value->kind = kind;
+    if (is_container(kind)) r_.containers_.push_back(value);
     return value;
+  }
+  // A container holding `item` is at least one deeper than it.
+  void deepen(Value& container, const Value& item, std::size_t at) {
+    container.depth = std::max(container.depth, item.depth + 1);
+    if (container.depth > kMaxDepth) fail(at, "containers nested more than {} deep: not a state dict", kMaxDepth);
   }
   ValuePtr make_integer(int64_t i) {
     auto v = make(ValueKind::integer);
@@ -120,8 +186,9 @@ class PickleReader::Machine {
     stack_.resize(mark);
     return items;
   }
-  ValuePtr make_tuple(std::vector<ValuePtr> items) {
+  ValuePtr make_tuple(std::vector<ValuePtr> items, std::size_t at) {
     auto t = make(ValueKind::tuple);
+    for (const auto& item : items) deepen(*t, *item, at);
     t->items = std::move(items);
     return t;
   }
@@ -155,6 +222,7 @@ class PickleReader::Machine {
 
   PickleReader& r_;
   std::size_t pos_;
+  const char* op_name_ = "PROTO";  // the opcode being run, named in errors
   std::size_t r_created_ = 0;
   std::vector<ValuePtr> stack_;
   std::vector<std::size_t> marks_;
@@ -195,14 +263,14 @@ void PickleReader::Machine::step(std::uint8_t op, std::size_t at) {
       return;
     }
     case ')': push(make(ValueKind::tuple)); return;  // EMPTY_TUPLE
-    case 't': push(make_tuple(pop_mark(at))); return;
+    case 't': push(make_tuple(pop_mark(at), at)); return;
     case 0x85:
     case 0x86:
     case 0x87: {  // TUPLE1..3
       const std::size_t n = op - 0x84u;
       std::vector<ValuePtr> items(n);
       for (std::size_t i = n; i-- > 0;) items[i] = pop(at);
-      push(make_tuple(std::move(items)));
+      push(make_tuple(std::move(items), at));
       return;
     }
     case ']': push(make(ValueKind::list)); return;  // EMPTY_LIST
@@ -277,7 +345,10 @@ void PickleReader::Machine::step(std::uint8_t op, std::size_t at) {
 void PickleReader::Machine::append_items(std::vector<ValuePtr> items, std::size_t at) {
   Value& list = *top(at);
   if (list.kind != ValueKind::list) fail(at, "APPEND to a {}", kind_name(list.kind));
-  for (auto& item : items) list.items.push_back(std::move(item));
+  for (auto& item : items) {
+    deepen(list, *item, at);
+    list.items.push_back(std::move(item));
+  }
 }
 
 void PickleReader::Machine::set_items(std::vector<ValuePtr> items, std::size_t at) {
@@ -285,6 +356,8 @@ void PickleReader::Machine::set_items(std::vector<ValuePtr> items, std::size_t a
   if (dict.kind != ValueKind::dict) fail(at, "SETITEM on a {}", kind_name(dict.kind));
   if (items.size() % 2 != 0) fail(at, "SETITEMS with an odd number ({}) of values", items.size());
   for (std::size_t i = 0; i < items.size(); i += 2) {
+    deepen(dict, *items[i], at);
+    deepen(dict, *items[i + 1], at);
     const auto same_key = [&](const auto& entry) {
       return entry.first->kind == ValueKind::string && items[i]->kind == ValueKind::string &&
              entry.first->text == items[i]->text;
@@ -419,6 +492,20 @@ ValuePtr PickleReader::Machine::persistent_load(const Value& pid, std::size_t at
 
 PickleReader::PickleReader(std::string source, const std::uint8_t* data, std::size_t size)
     : source_(std::move(source)), data_(data), size_(size) {}
+
+PickleReader::~PickleReader() {
+  // A hostile pickle can put a list into itself (through the memo): a reference
+  // cycle that shared_ptr never frees. Emptying every container still alive
+  // breaks all cycles; values the caller still holds lose their contents.
+  for (const auto& weak : containers_) {
+    if (const ValuePtr container = weak.lock()) {
+      std::vector<ValuePtr> items = std::move(container->items);
+      auto entries = std::move(container->entries);
+      container->items.clear();
+      container->entries.clear();
+    }
+  }
+}
 
 ValuePtr PickleReader::load(std::size_t offset) {
   QSIM_CHECK(offset <= size_, IoError, "{}: pickle starts at byte {} past the end ({})", source_,

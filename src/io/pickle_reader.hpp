@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "io/pickle_value.hpp"
 
@@ -23,6 +24,11 @@ class PickleReader {
   /// Reads pickles from `data[0, size)`; `source` names the file (and archive member)
   /// in every error.
   PickleReader(std::string source, const std::uint8_t* data, std::size_t size);
+  /// Frees every value it built, reference cycles included: values still held lose
+  /// their contents, so convert what load() returned before the reader goes.
+  ~PickleReader();
+  PickleReader(const PickleReader&) = delete;
+  PickleReader& operator=(const PickleReader&) = delete;
 
   /// Unpickles one value starting at byte `offset`, up to and including its STOP.
   ValuePtr load(std::size_t offset);
@@ -41,6 +47,7 @@ class PickleReader {
   std::size_t size_;
   std::size_t position_ = 0;
   std::map<std::string, std::shared_ptr<StorageRecord>> storages_;
+  std::vector<std::weak_ptr<Value>> containers_;  ///< every tuple, list and dict built
 };
 
 }  // namespace qsim::io::detail

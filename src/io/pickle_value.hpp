@@ -62,6 +62,7 @@ struct Value {
   ~Value();
 
   ValueKind kind = ValueKind::none;
+  std::uint32_t depth = 0;  ///< containers: 1 + the deepest item (scalars: 0)
   bool boolean = false;
   int64_t integer = 0;
   double floating = 0.0;

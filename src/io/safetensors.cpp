@@ -84,7 +84,7 @@ json parse_header(const std::string& path, const std::uint8_t* bytes, std::uint6
   json header;
   try {
     header = json::parse(bytes, bytes + size, on_event);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
     ::qsim::detail::raise<IoError>("{}: invalid JSON header: {}", path, e.what());
   }
   QSIM_CHECK(duplicate.empty(), IoError, "{}: '{}': duplicate tensor name in header", path,

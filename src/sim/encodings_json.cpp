@@ -8,11 +8,10 @@
 // Learned quantizers report scale = (max − min)/N and offset = round_even(min/scale)
 // (calculate_delta_offset); static ones their stored delta and offset.
 
-#include <cmath>
-
 #include "detail/check.hpp"
 #include "qsim/io/atomic_file.hpp"
 #include "qsim/io/checkpoint.hpp"
+#include "qsim/sim/encodings_file.hpp"
 #include "qsim/sim/quant_sim.hpp"
 
 #include <torch/torch.h>
@@ -35,44 +34,13 @@ json encoding_entry(const quant::Encoding& e, const QuantizerSlot& s) {
               {"scale", e.delta}};
 }
 
-double number_field(const json& entry, const char* key, const std::string& where) {
-  QSIM_CHECK(entry.contains(key), ConfigError, "{}: missing field '{}'", where, key);
-  QSIM_CHECK(entry.at(key).is_number(), ConfigError, "{}: field '{}' must be a number, got {}", where, key,
-             entry.at(key).dump());
-  return entry.at(key).get<double>();
-}
-
-quant::Encoding parse_entry(const json& entry, const QuantizerSlot& s, const std::string& where) {
-  QSIM_CHECK(entry.is_object(), ConfigError, "{}: expected an encoding object, got {}", where, entry.type_name());
-  for (const auto& item : entry.items()) {
-    const std::string& k = item.key();
-    QSIM_CHECK(k == "bitwidth" || k == "dtype" || k == "is_symmetric" || k == "max" || k == "min" || k == "offset" ||
-                   k == "scale",
-               ConfigError, "{}: unknown field '{}'", where, k);
+// The file's encodings checked against the quantizer they are for (§4.3).
+void check_fits(const std::vector<quant::Encoding>& encodings, const QuantizerSlot& s, const std::string& where) {
+  for (const quant::Encoding& e : encodings) {
+    QSIM_CHECK(e.bitwidth == s.node->options.bitwidth(), ConfigError,
+               "{}: bitwidth {} does not match quantizer '{}' (bitwidth {})", where, e.bitwidth, s.name,
+               s.node->options.bitwidth());
   }
-  QSIM_CHECK(entry.contains("bitwidth") && entry.at("bitwidth").is_number_integer(), ConfigError,
-             "{}: 'bitwidth' must be an integer", where);
-  if (entry.contains("dtype")) {
-    QSIM_CHECK(entry.at("dtype") == "int", ConfigError, "{}: 'dtype' must be \"int\", got {}", where,
-               entry.at("dtype").dump());
-  }
-  if (entry.contains("is_symmetric")) {
-    const json& sym = entry.at("is_symmetric");
-    QSIM_CHECK(sym == "True" || sym == "False", ConfigError, "{}: 'is_symmetric' must be \"True\" or \"False\", got {}",
-               where, sym.dump());
-  }
-  quant::Encoding e;
-  e.bitwidth = entry.at("bitwidth").get<int>();
-  QSIM_CHECK(e.bitwidth == s.node->options.bitwidth(), ConfigError,
-             "{}: bitwidth {} does not match quantizer '{}' (bitwidth {})", where, e.bitwidth, s.name,
-             s.node->options.bitwidth());
-  e.min = number_field(entry, "min", where);
-  e.max = number_field(entry, "max", where);
-  e.delta = number_field(entry, "scale", where);
-  e.offset = number_field(entry, "offset", where);
-  QSIM_CHECK(std::isfinite(e.min) && std::isfinite(e.max) && e.min <= e.max, ConfigError,
-             "{}: range must be finite with min <= max, got [{}, {}]", where, e.min, e.max);
-  return e;
 }
 
 }  // namespace
@@ -105,66 +73,41 @@ void QuantSim::export_encodings(const std::string& path) const {
 void QuantSim::load_encodings_file(const std::string& path) { load_encodings(io::read_json_file(path), path); }
 
 void QuantSim::load_encodings(const json& file, const std::string& origin) {
-  QSIM_CHECK(file.is_object(), ConfigError, "{}: expected a JSON object", origin);
-  for (const auto& item : file.items()) {
-    const std::string& k = item.key();
-    QSIM_CHECK(k == "version" || k == "activation_encodings" || k == "param_encodings" || k == "excluded_layers",
-               ConfigError, "{}: unknown key '{}'", origin, k);
-  }
-  for (const char* key : {"activation_encodings", "param_encodings"}) {
-    QSIM_CHECK(file.contains(key) && file.at(key).is_object(), ConfigError, "{}: '{}' must be an object", origin, key);
-  }
-  // Parse everything first so that a bad file leaves the simulation unchanged.
-  std::unordered_map<std::string, std::vector<quant::Encoding>> parsed;
-  for (const auto& [block, kinds] : file.at("activation_encodings").items()) {
-    const std::string where = fmt::format("{}: 'activation_encodings.{}'", origin, block);
-    QSIM_CHECK(kinds.is_object(), ConfigError, "{}: expected an object", where);
-    for (const auto& [kind, indices] : kinds.items()) {
-      QSIM_CHECK(kind == "input" || kind == "output", ConfigError, "{}: unknown key '{}' (expected input or output)",
-                 where, kind);
-      QSIM_CHECK(indices.is_object(), ConfigError, "{}.{}: expected an object of indices", where, kind);
-      for (const auto& [index, entry] : indices.items()) {
-        const std::string name = (block.empty() ? "" : block + ".") +
-                                 (kind == "input" ? "input_quantizers." + index : std::string("output_quantizer"));
-        QSIM_CHECK(kind == "input" || index == "0", ConfigError, "{}.output.{}: blocks have one output", where, index);
-        QSIM_CHECK(index_.count(name) != 0, ConfigError, "{}.{}.{}: the model has no quantizer '{}'", where, kind,
-                   index, name);
-        // AIMET writes one object; a one-element list (ONNX-style) is accepted too.
-        const json& e = entry.is_array() && entry.size() == 1 ? entry.front() : entry;
-        parsed[name] = {parse_entry(e, slot(name), fmt::format("{}.{}.{}", where, kind, index))};
-      }
-    }
+  // Everything is checked first so that a bad file leaves the simulation unchanged.
+  const EncodingsFile parsed = parse_encodings(file, origin);
+  std::unordered_map<std::string, std::vector<quant::Encoding>> by_slot;
+  for (const auto& [name, entry] : parsed.activations) {
+    QSIM_CHECK(index_.count(name) != 0, ConfigError, "{}: the model has no quantizer '{}'", entry.where, name);
+    check_fits(entry.encodings, slot(name), entry.where);
+    by_slot[name] = entry.encodings;
   }
   std::unordered_map<std::string, std::string> param_slot;
   for (const QuantizerSlot& s : slots_) {
     if (s.kind == SlotKind::param) param_slot[s.tensor_name()] = s.name;
   }
   const auto params = model_->named_parameters();
-  for (const auto& [tensor, list] : file.at("param_encodings").items()) {
-    const std::string where = fmt::format("{}: 'param_encodings.{}'", origin, tensor);
-    QSIM_CHECK(param_slot.count(tensor) != 0, ConfigError, "{}: the model has no quantized parameter '{}'", where,
-               tensor);
+  for (const auto& [tensor, entry] : parsed.params) {
+    QSIM_CHECK(param_slot.count(tensor) != 0, ConfigError, "{}: the model has no quantized parameter '{}'",
+               entry.where, tensor);
     const QuantizerSlot& s = slot(param_slot.at(tensor));
-    QSIM_CHECK(list.is_array() && !list.empty(), ConfigError, "{}: expected a non-empty list of encodings", where);
     const auto axis = s.node->options.channel_axis();
     const torch::Tensor* param = params.find(tensor);
-    QSIM_CHECK(param != nullptr && param->defined(), ConfigError, "{}: the model has no parameter '{}'", where, tensor);
+    QSIM_CHECK(param != nullptr && param->defined(), ConfigError, "{}: the model has no parameter '{}'", entry.where,
+               tensor);
     const int64_t expected = axis ? param->size(*axis) : 1;
-    QSIM_CHECK(static_cast<int64_t>(list.size()) == expected, ConfigError,
-               "{}: {} encodings, quantizer '{}' expects {} ({} of tensor shape {})", where, list.size(), s.name,
-               expected, axis ? "per channel along axis " + std::to_string(*axis) : std::string("per tensor"),
+    QSIM_CHECK(static_cast<int64_t>(entry.encodings.size()) == expected, ConfigError,
+               "{}: {} encodings, quantizer '{}' expects {} ({} of tensor shape {})", entry.where,
+               entry.encodings.size(), s.name, expected,
+               axis ? "per channel along axis " + std::to_string(*axis) : std::string("per tensor"),
                c10::str(param->sizes()));
-    std::vector<quant::Encoding> encodings;
-    for (std::size_t c = 0; c < list.size(); ++c) {
-      encodings.push_back(parse_entry(list[c], s, fmt::format("{}[{}]", where, c)));
-    }
-    parsed[s.name] = std::move(encodings);
+    check_fits(entry.encodings, s, entry.where);
+    by_slot[s.name] = entry.encodings;
   }
   for (QuantizerSlot& s : slots_) {
-    const auto it = parsed.find(s.name);
+    const auto it = by_slot.find(s.name);
     s.node->switch_to_static_grid();
     s.node->clear_encoding();
-    s.active = it != parsed.end();
+    s.active = it != by_slot.end();
     if (s.active) s.node->set_encodings(it->second);
   }
   finish_loading_or_calibration();

@@ -201,10 +201,12 @@ std::string get_final_text(std::string_view pred_text, std::string_view orig_tex
   std::map<size_t, size_t> tok_s_to_ns;
   for (size_t i = 0; i < tok_ns_to_s.size(); ++i) tok_s_to_ns[tok_ns_to_s[i]] = i;
 
+  // Captured by name: C++17 lambdas cannot capture structured bindings.
+  const auto& orig_map = orig_ns_to_s;
   auto to_original = [&](size_t tok_position) -> std::optional<size_t> {
     const auto it = tok_s_to_ns.find(tok_position);
-    if (it == tok_s_to_ns.end() || it->second >= orig_ns_to_s.size()) return std::nullopt;
-    return orig_ns_to_s[it->second];
+    if (it == tok_s_to_ns.end() || it->second >= orig_map.size()) return std::nullopt;
+    return orig_map[it->second];
   };
   const std::optional<size_t> orig_start = to_original(start);
   const std::optional<size_t> orig_end = to_original(end);

@@ -143,6 +143,9 @@ TEST(CheckpointTest, ReadJsonFileRejectsMissingAndInvalidFiles) {
   QSIM_EXPECT_THROW_MSG(read_json_file(dir.file("config.json")), IoError, {"config.json", "cannot open"});
   test::write_file(dir.file("bad.json"), "{\"hidden_size\": 64,");
   QSIM_EXPECT_THROW_MSG(read_json_file(dir.file("bad.json")), IoError, {"bad.json", "invalid JSON"});
+  // Found by fuzz_encodings: a number beyond double range is nlohmann's out_of_range.
+  test::write_file(dir.file("huge.json"), "3e330");
+  QSIM_EXPECT_THROW_MSG(read_json_file(dir.file("huge.json")), IoError, {"huge.json", "invalid JSON"});
 }
 
 TEST(CheckpointTest, SaveCheckpointWritesConfigAndSafetensors) {

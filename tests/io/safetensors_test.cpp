@@ -204,6 +204,13 @@ TEST_F(SafetensorsTest, RejectsInvalidJson) {
                         {"j.safetensors", "invalid JSON"});
 }
 
+// Found by fuzz_safetensors' sibling: nlohmann reports a number too large for a
+// double as out_of_range, not parse_error.
+TEST_F(SafetensorsTest, RejectsNumberTooLargeForADouble) {
+  write_raw(file("big.safetensors"), R"({"t":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}})", "abcd");
+  QSIM_EXPECT_THROW_MSG(load_safetensors(file("big.safetensors")), IoError, {"big.safetensors", "invalid JSON"});
+}
+
 TEST_F(SafetensorsTest, RejectsNonUtf8Header) {
   write_raw(file("u.safetensors"),
             "{\"t\xff\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
