@@ -13,6 +13,9 @@ if(QSIM_WITH_TORCH)
   # Link the imported targets (not TORCH_LIBRARIES, which holds absolute paths) so
   # that the installed package stays relocatable.
   set(QSIM_TORCH_TARGETS torch c10)
+  # The OpenMP runtime LibTorch and an OpenMP BLAS share: nn's thread-invariant
+  # GEMMs make single BLAS calls single-threaded through it (thread_invariant_matmul.hpp).
+  find_package(OpenMP COMPONENTS CXX)
 endif()
 
 if(QSIM_BUILD_EXAMPLES)

@@ -8,7 +8,11 @@
 //
 // W8A8 comes from --quantized_model_dir (a qsim quantized checkpoint) or is made
 // here: calibration on --calibrate N train batches, then --qat_epochs E of range
-// learning. Exit codes: 0 ok, 2 bad flags / config / missing or corrupt files, 1 other.
+// learning (--qat_checkpoint_every N makes it resumable after a crash).
+// --save_logits also writes every example's raw outputs to logits.safetensors.
+// Exit codes: 0 ok, 2 bad flags / config / missing or corrupt files, 1 other.
+#include <algorithm>
+#include <cctype>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -21,6 +25,7 @@
 #include "eval_model.hpp"
 #include "model_card.hpp"
 #include "qsim/error.hpp"
+#include "qsim/io/safetensors.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
@@ -50,19 +55,32 @@ struct EvalFlags {
   int64_t qat_epochs = 0;
   bool gradient_checkpointing = false;
   int64_t qat_max_steps = 0;
+  int64_t qat_checkpoint_every = 0;
   int64_t max_train_samples = 0;
   std::string attention_mask = "card";
+  bool save_logits = false;
 };
 
 using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
 
+// Scores every split; with `logits`, also keeps the raw outputs as
+// "<label>.<split>.<logits|start_logits|end_logits>" (label lower-cased: fp32, w8a8).
 SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
-                         const text::Vocab& vocab, const train::PredictOptions& options, const char* label) {
+                         const text::Vocab& vocab, const train::PredictOptions& options, const std::string& label,
+                         io::TensorList* logits) {
   SplitScores out;
+  std::string prefix = label;
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
   for (const auto& split : splits) {
     logger()->info("eval: {} on {} ({} inputs)", label, split.name, split.data.size());
-    out[split.name] = examples::evaluate_split(model, split, vocab, options);
+    const train::Predictions predictions = train::predict(model, split.data, options);
+    out[split.name] = examples::score_predictions(split, predictions, vocab);
     logger()->info("eval: {} {}: {}", label, split.name, nlohmann::json(out[split.name]).dump());
+    if (logits == nullptr) continue;
+    for (const auto& [name, tensor] : {std::pair<const char*, const torch::Tensor&>{"logits", predictions.logits},
+                                       {"start_logits", predictions.start_logits},
+                                       {"end_logits", predictions.end_logits}})
+      if (tensor.defined()) logits->emplace_back(fmt::format("{}.{}.{}", prefix, split.name, name), tensor.to(torch::kCPU));
   }
   return out;
 }
@@ -88,10 +106,16 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
       [&](torch::nn::Module&) { train::run_batches(model, data, f.batch_size, f.calibrate, device); });
   if (f.qat_epochs > 0 || f.qat_max_steps > 0) {
     quantsim.set_mode(sim::Mode::range_learning);
+    // Calibration is deterministic, so a resumed run recomputes the same starting
+    // ranges and the checkpoint then overwrites weights, ranges, optimizer and RNG.
+    const std::string state_dir = f.qat_checkpoint_every > 0 ? f.output_dir + "/qat_state" : "";
     train::Trainer trainer(model, train::TrainOptions()
-                                                .epochs(std::max<int64_t>(1, f.qat_epochs))
-                                                .max_steps(f.qat_max_steps)
-                                                .gradient_checkpointing(f.gradient_checkpointing));
+                                      .epochs(std::max<int64_t>(1, f.qat_epochs))
+                                      .max_steps(f.qat_max_steps)
+                                      .checkpoint_every(f.qat_checkpoint_every)
+                                      .checkpoint_dir(state_dir)
+                                      .gradient_checkpointing(f.gradient_checkpointing));
+    if (!state_dir.empty() && train::checkpoint_exists(state_dir)) trainer.load_checkpoint(state_dir);
     trainer.train(data.to(device));  // the trainer runs on the data's device
   }
   quantsim.set_mode(sim::Mode::quantized);
@@ -160,20 +184,22 @@ int run(const EvalFlags& f) {
   predict.device = device;
   predict.log_every = 50;
   SplitScores fp32, w8a8;
+  io::TensorList logits;
+  io::TensorList* keep = f.save_logits ? &logits : nullptr;
   if (model) {
-    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "FP32");
+    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "FP32", keep);
   } else {
     quantized->sim.set_mode(sim::Mode::fp32);
-    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "FP32");
+    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "FP32", keep);
     quantized->sim.set_mode(sim::Mode::quantized);
   }
   if (quantized) {
     quantized->sim.set_mode(sim::Mode::quantized);
-    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8");
+    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8", keep);
   } else {
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), examples::card_sim_options(card));
     make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
-    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8");
+    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", keep);
     if (!f.save_quantized_model_dir.empty()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
   }
 
@@ -185,6 +211,7 @@ int run(const EvalFlags& f) {
   settings["w8a8_source"] = quantized ? "quantized_model_dir" : "calibration";
   settings["calibrate_batches"] = quantized ? 0 : f.calibrate;
   settings["qat_epochs"] = quantized ? 0 : f.qat_epochs;
+  settings["qat_max_steps"] = quantized ? 0 : f.qat_max_steps;
   settings["gradient_checkpointing"] = f.gradient_checkpointing;
   settings["device"] = f.device;
   nlohmann::json headline = nlohmann::json::object();
@@ -195,6 +222,7 @@ int run(const EvalFlags& f) {
                                {"fp32", fp32},              {"w8a8", w8a8},       {"headline", headline},
                                {"reference", card.reference}, {"settings", settings}};
   examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, "");
+  if (f.save_logits) io::save_safetensors(f.output_dir + "/logits.safetensors", logits, {{"model_config", card.name}});
   fmt::print("\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), f.output_dir, f.output_dir);
   return 0;
 }
@@ -221,7 +249,10 @@ int main(int argc, char** argv) {
   app.add_option("--qat_epochs", f.qat_epochs, "range-learning QAT epochs on the train split after calibration");
   app.add_flag("--gradient_checkpointing", f.gradient_checkpointing, "QAT: recompute each layer in backward (less memory, ~1 extra forward)");
   app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
+  app.add_option("--qat_checkpoint_every", f.qat_checkpoint_every,
+                 "QAT: save resumable state to <output_dir>/qat_state every N steps; a rerun resumes from it");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
+  app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });
 }

@@ -6,6 +6,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
 
+#include "qsim/nn/thread_invariant_matmul.hpp"
+
 namespace qsim::models::bert::detail {
 namespace {
 
@@ -31,6 +33,7 @@ class LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
     ctx->saved_data["layer"] = layer_address;
     ctx->saved_data["rng"] = rng_state();
     ctx->save_for_backward({hidden, extended_mask});
+    const nn::AtenProductsGuard same_products_as_the_recomputation;
     return layer_at(layer_address).forward(hidden, extended_mask, nullptr);  // autograd is off in here
   }
 

@@ -6,6 +6,7 @@
 #include <torch/nn/init.h>
 
 #include "detail/check.hpp"
+#include "qsim/nn/thread_invariant_matmul.hpp"
 
 namespace qsim::nn {
 
@@ -44,7 +45,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight_quantizer(weight);
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return quantize_output(at::linear(x, w, b));
+  return quantize_output(thread_invariant_linear(x, w, b));
 }
 
 }  // namespace qsim::nn

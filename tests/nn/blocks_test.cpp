@@ -12,6 +12,7 @@
 #include "qsim/nn/linear.hpp"
 #include "qsim/nn/softmax.hpp"
 #include "qsim/nn/tanh.hpp"
+#include "qsim/nn/thread_invariant_matmul.hpp"
 #include "qsim/error.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "support/expect_error.hpp"
@@ -125,6 +126,11 @@ TEST(ElementwiseTest, BinaryOpsMatchAten) {
   EXPECT_TRUE(torch::equal(nn::Mul()(a, b), a * b));
   EXPECT_TRUE(torch::equal(nn::Div()(a, torch::scalar_tensor(8.0)), a / 8.0));
   EXPECT_TRUE(torch::equal(nn::MatMul()(a, b.transpose(-1, -2)), torch::matmul(a, b.transpose(-1, -2))));
+  // Without autograd recording, MatMul takes the thread-invariant product.
+  const torch::NoGradGuard no_grad;
+  const torch::Tensor product = nn::MatMul()(a, b.transpose(-1, -2));
+  EXPECT_TRUE(torch::equal(product, nn::thread_invariant_matmul(a, b.transpose(-1, -2))));
+  EXPECT_TRUE(torch::allclose(product, torch::matmul(a, b.transpose(-1, -2)), 1e-5, 1e-6));
 }
 
 // Binary blocks write over input 0 only when the caller hands it over and nothing

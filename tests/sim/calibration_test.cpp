@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "qsim/analysis/encoding_analyzer.hpp"
+#include "qsim/nn/thread_invariant_matmul.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "tiny_bert.hpp"
@@ -107,7 +108,7 @@ TEST(CalibrationTest, StatisticsComeFromQuantizedWeightsAndFloatActivations) {
   // query saw linear(float embeddings, W8(weight)) + bias: unquantized input, quantized weight.
   const auto& dense = model->bert->encoder->at(0)->attention->self->query;
   const torch::Tensor w8 = quant::fake_quantize_static(dense->weight.detach(), dense->weight_quantizer->encoding());
-  EXPECT_TRUE(torch::equal(query, at::linear(embedded, w8, dense->bias.detach())));
+  EXPECT_TRUE(torch::equal(query, nn::thread_invariant_linear(embedded, w8, dense->bias.detach())));
 }
 
 TEST(CalibrationTest, RangeLearningStartsFromTheCalibratedEncodings) {

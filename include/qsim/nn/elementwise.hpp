@@ -18,6 +18,7 @@
 #include <torch/types.h>
 
 #include "qsim/nn/quantizable.hpp"
+#include "qsim/nn/thread_invariant_matmul.hpp"
 
 namespace qsim::nn {
 namespace detail {
@@ -94,13 +95,13 @@ class DivImpl : public detail::BinaryOpImpl<DivImpl> {
 };
 TORCH_MODULE(Div);
 
-/// torch.matmul(a, b) (batched). Example: `MatMul matmul; auto scores = matmul(q, k_t);`
+/// torch.matmul(a, b) (batched; thread-count invariant in eval, thread_invariant_matmul.hpp). Example: `MatMul matmul; auto scores = matmul(q, k_t);`
 class MatMulImpl : public detail::BinaryOpImpl<MatMulImpl> {
  public:
   MatMulImpl() { reset(); }
   static constexpr std::string_view kName = "MatMul";
   static constexpr std::string_view kOpType = "MatMul";
-  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return at::matmul(a, b); }
+  static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return thread_invariant_matmul(a, b); }
 };
 TORCH_MODULE(MatMul);
 

@@ -1,0 +1,52 @@
+#pragma once
+
+// Matrix products whose bits do not depend on the number of CPU threads.
+//
+// A threaded BLAS sgemm (OpenBLAS, Debian's default) splits the output among its
+// threads, and the split changes the kernel that computes each element, so the
+// same product differs in the last bits between 1, 2 and 3 threads. These
+// functions split the rows of the output into fixed blocks of kRowBlock rows (a
+// split that depends only on the shapes), run the blocks in parallel, and compute
+// each block with a single-threaded BLAS call: the result is the same for any
+// thread count, at the speed of the threaded call for all but tiny products.
+//
+// They take this path for float CPU tensors when autograd is not recording (eval,
+// calibration); otherwise, and for other devices and dtypes, they are at::matmul
+// and at::linear. Training gradients (ATen's GEMM and LayerNorm backward) still
+// depend on the thread count; see docs/reliability.md.
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace qsim::nn {
+
+/// Rows of the output computed by one single-threaded BLAS call.
+inline constexpr int64_t kRowBlock = 64;
+
+/// at::matmul(a, b) for a [..., M, K] and b [K, N] or b [..., K, N] with the same
+/// leading dimensions; other shapes go to at::matmul unchanged.
+torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b);
+
+/// at::linear(x, weight, bias): x [..., K], weight [N, K], bias [N] or undefined.
+torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// True when thread_invariant_* take the blocked path for these operands (for tests).
+bool takes_thread_invariant_path(const torch::Tensor& a, const torch::Tensor& b);
+
+/// While one lives, thread_invariant_* are at::matmul / at::linear on this thread.
+/// For a forward computed without autograd that backward will recompute with
+/// autograd (gradient checkpointing): both passes must take the same path, or the
+/// recomputed activations differ from the ones the rest of the graph consumed.
+class AtenProductsGuard {
+ public:
+  AtenProductsGuard();
+  ~AtenProductsGuard();
+  AtenProductsGuard(const AtenProductsGuard&) = delete;
+  AtenProductsGuard& operator=(const AtenProductsGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace qsim::nn

@@ -1,0 +1,108 @@
+#include "qsim/nn/thread_invariant_matmul.hpp"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#ifdef QSIM_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace qsim::nn {
+namespace {
+
+#ifdef QSIM_HAVE_OPENMP
+constexpr bool kCanPinBlas = true;
+// OpenMP BLAS builds size their thread team from the calling thread's nthreads
+// setting: 1 makes the call single-threaded. Restored on exit so that ATen's
+// own get_num_threads() is unchanged for the caller.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleThreadedBlas() { omp_set_num_threads(saved_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+#else
+constexpr bool kCanPinBlas = false;  // no way to make the BLAS call single-threaded: plain ATen
+struct SingleThreadedBlas {};
+#endif
+
+// out[i] = a[i] · rhs[i] (rhs 3-D) or a[i] · rhs (rhs 2-D), plus bias, for a [B, M, K],
+// one single-threaded GEMM per block of kRowBlock rows of one batch entry.
+void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out) {
+  const int64_t rows = a.size(1), blocks = (rows + kRowBlock - 1) / kRowBlock;
+  at::parallel_for(0, a.size(0) * blocks, 1, [&](int64_t begin, int64_t end) {
+    const SingleThreadedBlas pin;
+    // Grad mode is thread-local and on by default in pool threads; the caller
+    // checked that nothing is being recorded, so the workers must not record either.
+    const at::NoGradGuard no_grad;
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t batch = task / blocks, first = (task % blocks) * kRowBlock;
+      const int64_t count = std::min(kRowBlock, rows - first);
+      at::Tensor block = out[batch].narrow(0, first, count);
+      const at::Tensor lhs = a[batch].narrow(0, first, count);
+      const at::Tensor right = rhs.dim() == 2 ? rhs : rhs[batch];
+      if (bias.defined()) {
+        at::addmm_out(block, bias, lhs, right);
+      } else {
+        at::mm_out(block, lhs, right);
+      }
+    }
+  });
+}
+
+thread_local bool aten_products_forced = false;
+
+bool eligible(const at::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided;
+}
+
+bool same_leading_dims(const at::Tensor& a, const at::Tensor& b) {
+  return b.dim() == 2 || (a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2));
+}
+
+}  // namespace
+
+AtenProductsGuard::AtenProductsGuard() : previous_(aten_products_forced) { aten_products_forced = true; }
+AtenProductsGuard::~AtenProductsGuard() { aten_products_forced = previous_; }
+
+bool takes_thread_invariant_path(const torch::Tensor& a, const torch::Tensor& b) {
+  const bool recording = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  return kCanPinBlas && !recording && !aten_products_forced && eligible(a) && eligible(b) && a.dim() >= 2 && b.dim() >= 2 &&
+         a.size(-1) == b.size(-2) && same_leading_dims(a, b) && a.numel() > 0 && b.numel() > 0;
+}
+
+torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (!takes_thread_invariant_path(a, b)) return at::matmul(a, b);
+  const int64_t rows = a.size(-2), inner = a.size(-1), cols = b.size(-1);
+  // A [B, M, K] view of `a` (b 2-D: all leading dimensions fold into the rows).
+  const at::Tensor a3 = b.dim() == 2 ? a.reshape({1, -1, inner}) : a.reshape({-1, rows, inner});
+  const at::Tensor b3 = b.dim() == 2 ? b : b.reshape({-1, inner, cols});
+  at::Tensor out = at::empty({a3.size(0), a3.size(1), cols}, a.options());
+  blocked_gemm(a3, b3, at::Tensor(), out);
+  std::vector<int64_t> shape = a.sizes().vec();
+  shape.back() = cols;
+  return out.view(shape);
+}
+
+torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const at::Tensor weight_t = weight.t();
+  if (x.dim() < 1 || !takes_thread_invariant_path(x.dim() == 1 ? x.unsqueeze(0) : x, weight_t) ||
+      (bias.defined() && (!eligible(bias) || (torch::GradMode::is_enabled() && bias.requires_grad()))))
+    return at::linear(x, weight, bias);
+  const int64_t inner = x.size(-1), cols = weight.size(0);
+  const at::Tensor a3 = x.reshape({1, -1, inner});
+  at::Tensor out = at::empty({1, a3.size(1), cols}, x.options());
+  blocked_gemm(a3, weight_t, bias, out);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = cols;
+  return out.view(shape);
+}
+
+}  // namespace qsim::nn
