@@ -125,7 +125,9 @@ TEST(ElementwiseTest, BinaryOpsMatchAten) {
   EXPECT_TRUE(torch::equal(nn::Sub()(a, b), a - b));
   EXPECT_TRUE(torch::equal(nn::Mul()(a, b), a * b));
   EXPECT_TRUE(torch::equal(nn::Div()(a, torch::scalar_tensor(8.0)), a / 8.0));
-  EXPECT_TRUE(torch::equal(nn::MatMul()(a, b.transpose(-1, -2)), torch::matmul(a, b.transpose(-1, -2))));
+  // While autograd records, MatMul is ATen's op, so its backward is ATen's too.
+  const torch::Tensor tracked = a.clone().requires_grad_();
+  EXPECT_TRUE(torch::equal(nn::MatMul()(tracked, b.transpose(-1, -2)), torch::matmul(tracked, b.transpose(-1, -2))));
   // Without autograd recording, MatMul takes the thread-invariant product.
   const torch::NoGradGuard no_grad;
   const torch::Tensor product = nn::MatMul()(a, b.transpose(-1, -2));
