@@ -59,6 +59,8 @@ struct EvalFlags {
   int64_t max_train_samples = 0;
   std::string attention_mask = "card";
   bool save_logits = false;
+  int weight_bw = 0;  // 0: the card's param_bitwidth
+  int act_bw = 0;     // 0: the card's output_bitwidth
 };
 
 using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
@@ -124,7 +126,8 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
 examples::ResultsTable make_table(const examples::ModelCard& card, const std::vector<examples::EvalSplit>& splits,
                                   const SplitScores& fp32, const SplitScores& w8a8) {
   examples::ResultsTable table;
-  examples::ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{"W8A8 (qsim)", {}};
+  examples::ResultsRow fp32_row{"FP32 (qsim)", {}},
+      w8a8_row{fmt::format("W{}A{} (qsim)", card.param_bitwidth, card.output_bitwidth), {}};
   for (const auto& split : splits) {
     table.columns.push_back(examples::column_name(split.name, card.metric));
     auto value = [&](const SplitScores& s) -> std::optional<double> {
@@ -144,9 +147,26 @@ examples::ResultsTable make_table(const examples::ModelCard& card, const std::ve
   return table;
 }
 
+// --weight_bw / --act_bw replace the card's bitwidths for the simulation made here
+// (e.g. W4A8); a quantized checkpoint carries its own, so they cannot apply to one.
+void apply_bitwidth_flags(const EvalFlags& f, examples::ModelCard& card) {
+  const auto apply = [&](int bits, const char* flag, int& target) {
+    if (bits == 0) return;
+    QSIM_CHECK(bits >= 4 && bits <= 32, ConfigError, "{} must be in [4, 32] bits, got {}", flag, bits);
+    QSIM_CHECK(f.quantized_model_dir.empty(), ConfigError,
+               "{} sets the bitwidth of the simulation bert_eval calibrates; --quantized_model_dir '{}' "
+               "brings its own encodings and bitwidths",
+               flag, f.quantized_model_dir);
+    target = bits;
+  };
+  apply(f.weight_bw, "--weight_bw", card.param_bitwidth);
+  apply(f.act_bw, "--act_bw", card.output_bitwidth);
+}
+
 int run(const EvalFlags& f) {
-  const examples::ModelCard card = examples::load_model_card(
+  examples::ModelCard card = examples::load_model_card(
       f.model_config, f.model_card_dir.empty() ? examples::default_model_card_dir() : f.model_card_dir);
+  apply_bitwidth_flags(f, card);
   QSIM_CHECK(!f.model_dir.empty() || !f.quantized_model_dir.empty(), IoError,
              "no checkpoint given for {}: pass --model_dir <Hugging Face checkpoint fine-tuned on {}> and/or "
              "--quantized_model_dir <qsim quantized checkpoint>; {}",
@@ -252,6 +272,8 @@ int main(int argc, char** argv) {
   app.add_option("--qat_checkpoint_every", f.qat_checkpoint_every,
                  "QAT: save resumable state to <output_dir>/qat_state every N steps; a rerun resumes from it");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
+  app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
+  app.add_option("--act_bw", f.act_bw, "activation bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });

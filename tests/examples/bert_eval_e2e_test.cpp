@@ -209,6 +209,53 @@ TEST_F(BertEvalTest, QatEpochsTrainTheRangesAfterCalibration) {
   EXPECT_GT(moved, compared / 2) << "QAT left most activation ranges where calibration put them";
 }
 
+// --weight_bw / --act_bw (issue 13): every weight quantizer gets the weight bitwidth,
+// every activation quantizer the activation bitwidth, and the export says so.
+TEST_F(BertEvalTest, BitwidthFlagsReachEveryQuantizerAndTheExport) {
+  const fs::path out = *root_ / "out_sst2_w4a6";
+  const fs::path saved = *root_ / "sst2_w4a6";
+  const RunResult r = run(common("bert_w8a8_sst2", out) + fmt::format(" --model_dir '{}' --save_quantized_model_dir '{}' "
+                                                                       "--weight_bw 4 --act_bw 6",
+                                                                       (*root_ / "seqcls2").string(), saved.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json settings = results(out).at("settings");
+  EXPECT_EQ(settings.at("param_bitwidth"), 4);
+  EXPECT_EQ(settings.at("output_bitwidth"), 6);
+  EXPECT_NE(read(out / "results.md").find("W4A6 (qsim)"), std::string::npos);
+  const nlohmann::json encodings = nlohmann::json::parse(read(saved / sim::kEncodingsFileName));
+  int activations = 0, params = 0;
+  for (const auto& [block, slots] : encodings.at("activation_encodings").items()) {
+    for (const auto& [slot, indexed] : slots.items()) {
+      for (const auto& [index, e] : indexed.items()) {
+        EXPECT_EQ(e.at("bitwidth"), 6) << block << "." << slot << "." << index;
+        ++activations;
+      }
+    }
+  }
+  for (const auto& [name, channels] : encodings.at("param_encodings").items()) {
+    for (const auto& e : channels) {
+      EXPECT_EQ(e.at("bitwidth"), 4) << name;
+      ++params;
+    }
+  }
+  EXPECT_GT(activations, 10);
+  EXPECT_GT(params, 10);
+}
+
+TEST_F(BertEvalTest, BadBitwidthFlagsAreClearErrors) {
+  const std::string model = fmt::format(" --model_dir '{}'", (*root_ / "seqcls2").string());
+  RunResult r = run(common("bert_w8a8_sst2", *root_ / "out_bad_bw") + model + " --weight_bw 3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--weight_bw must be in [4, 32] bits, got 3"), std::string::npos) << r.err;
+  r = run(common("bert_w8a8_sst2", *root_ / "out_bad_bw") + model + " --act_bw 33");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--act_bw must be in [4, 32] bits, got 33"), std::string::npos) << r.err;
+  r = run(common("bert_w8a8_sst2", *root_ / "out_bad_bw") + " --quantized_model_dir somewhere --act_bw 4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--act_bw"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("somewhere"), std::string::npos) << r.err;
+}
+
 // bert_train fine-tunes in FP32 and saves a checkpoint that bert_eval evaluates.
 TEST_F(BertEvalTest, BertTrainSavesACheckpointBertEvalReads) {
   const fs::path trained = *root_ / "sst2_trained";
