@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #ifdef QSIM_HAVE_OPENMP
@@ -37,10 +38,13 @@ struct SingleThreadedBlas {};
 // one single-threaded GEMM per block of kRowBlock rows of one batch entry.
 void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out) {
   const int64_t rows = a.size(1), blocks = (rows + kRowBlock - 1) / kRowBlock;
+  // Grad and inference mode are thread-local: pool threads start with grad mode on
+  // and InferenceMode off, and writing into an inference tensor `out` outside
+  // InferenceMode throws. The workers take the caller's state, and never record.
+  const at::ThreadLocalState caller_state;
   at::parallel_for(0, a.size(0) * blocks, 1, [&](int64_t begin, int64_t end) {
+    const at::ThreadLocalStateGuard caller_modes(caller_state);
     const SingleThreadedBlas pin;
-    // Grad mode is thread-local and on by default in pool threads; the caller
-    // checked that nothing is being recorded, so the workers must not record either.
     const at::NoGradGuard no_grad;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t batch = task / blocks, first = (task % blocks) * kRowBlock;

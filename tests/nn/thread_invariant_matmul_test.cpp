@@ -82,6 +82,20 @@ TEST(ThreadInvariantMatmulTest, BitsDoNotDependOnTheThreadCount) {
   expect_same_bits_for_any_thread_count([&] { return thread_invariant_linear(x, w, bias); });
 }
 
+// Under InferenceMode the output is an inference tensor; pool threads must write
+// into it in the caller's mode (bert_bench's forward threw here once).
+TEST(ThreadInvariantMatmulTest, WorksUnderInferenceModeOnSeveralThreads) {
+  const ThreadCount restore;
+  at::set_num_threads(2);
+  torch::manual_seed(6);
+  const torch::Tensor a = torch::randn({4, 3, 200, 32}), b = torch::randn({4, 3, 32, 50});
+  const torch::Tensor x = torch::randn({2, 300, 64}), w = torch::randn({96, 64}), bias = torch::randn({96});
+  const c10::InferenceMode inference;
+  EXPECT_TRUE(takes_thread_invariant_path(a, b));
+  EXPECT_TRUE(torch::allclose(thread_invariant_matmul(a, b), torch::matmul(a, b), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(thread_invariant_linear(x, w, bias), torch::linear(x, w, bias), 1e-5, 1e-5));
+}
+
 TEST(ThreadInvariantMatmulTest, LeavesTheThreadCountAsItFoundIt) {
   const torch::NoGradGuard no_grad;
   const ThreadCount restore;
