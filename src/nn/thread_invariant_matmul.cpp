@@ -61,6 +61,17 @@ void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& 
   });
 }
 
+// `lhs` viewed as [B, M, K] times rhs ([K, N] or [B, K, N]) plus bias, shaped
+// like `lhs` with its last dimension N.
+at::Tensor blocked_product(const at::Tensor& lhs, const at::Tensor& a3, const at::Tensor& rhs, const at::Tensor& bias) {
+  const int64_t cols = rhs.size(-1);
+  at::Tensor out = at::empty({a3.size(0), a3.size(1), cols}, lhs.options());
+  blocked_gemm(a3, rhs, bias, out);
+  std::vector<int64_t> shape = lhs.sizes().vec();
+  shape.back() = cols;
+  return out.view(shape);
+}
+
 thread_local bool aten_products_forced = false;
 
 bool eligible(const at::Tensor& t) {
@@ -88,11 +99,7 @@ torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tenso
   // A [B, M, K] view of `a` (b 2-D: all leading dimensions fold into the rows).
   const at::Tensor a3 = b.dim() == 2 ? a.reshape({1, -1, inner}) : a.reshape({-1, rows, inner});
   const at::Tensor b3 = b.dim() == 2 ? b : b.reshape({-1, inner, cols});
-  at::Tensor out = at::empty({a3.size(0), a3.size(1), cols}, a.options());
-  blocked_gemm(a3, b3, at::Tensor(), out);
-  std::vector<int64_t> shape = a.sizes().vec();
-  shape.back() = cols;
-  return out.view(shape);
+  return blocked_product(a, a3, b3, at::Tensor());
 }
 
 torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
@@ -100,13 +107,7 @@ torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tenso
   if (x.dim() < 1 || !takes_thread_invariant_path(x.dim() == 1 ? x.unsqueeze(0) : x, weight_t) ||
       (bias.defined() && (!eligible(bias) || (torch::GradMode::is_enabled() && bias.requires_grad()))))
     return at::linear(x, weight, bias);
-  const int64_t inner = x.size(-1), cols = weight.size(0);
-  const at::Tensor a3 = x.reshape({1, -1, inner});
-  at::Tensor out = at::empty({1, a3.size(1), cols}, x.options());
-  blocked_gemm(a3, weight_t, bias, out);
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = cols;
-  return out.view(shape);
+  return blocked_product(x, x.reshape({1, -1, x.size(-1)}), weight_t, bias);
 }
 
 }  // namespace qsim::nn

@@ -20,6 +20,7 @@
 
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
+#include "qsim/text/vocab.hpp"
 #include "support/child_process.hpp"
 #include "support/paths.hpp"
 #include "support/run_command.hpp"
@@ -61,11 +62,7 @@ fs::path write_sst2_card(const fs::path& dir, int64_t max_seq_length) {
 // A random BERT wider than the golden ones, over the real bert-base-uncased vocab
 // (its size read from the file), with max_seq_length positions.
 void write_random_model(const fs::path& dir, const std::string& vocab_file, int64_t positions) {
-  int64_t vocab_size = 0;
-  {
-    std::ifstream in(vocab_file);
-    for (std::string line; std::getline(in, line);) ++vocab_size;
-  }
+  const int64_t vocab_size = text::Vocab::from_file(vocab_file).size();
   const nlohmann::json json = {{"vocab_size", vocab_size},     {"hidden_size", 128},
                                {"num_hidden_layers", 2},       {"num_attention_heads", 4},
                                {"intermediate_size", 512},     {"max_position_embeddings", positions},
@@ -164,11 +161,12 @@ class KillResumeTest : public ::testing::Test {
   // returns the checkpoint step it was killed after.
   int kill_after_checkpoint(const std::string& program, const std::vector<std::string>& args,
                             const fs::path& state_dir, int after_step, const fs::path& final_file) {
-    ChildProcess child(program, args, (root_.path() / fmt::format("kill{}.log", after_step)).string());
+    const fs::path log = root_.path() / fmt::format("kill{}.log", after_step);
+    ChildProcess child(program, args, log.string());
     EXPECT_TRUE(child.started());
     int seen = 0;
     const bool saw = child.wait_until([&] { return (seen = checkpoint_step(state_dir)) > after_step; }, 120s);
-    EXPECT_TRUE(saw) << "no new checkpoint after step " << after_step << ": " << read(root_.path() / fmt::format("kill{}.log", after_step));
+    EXPECT_TRUE(saw) << "no new checkpoint after step " << after_step << ": " << read(log);
     EXPECT_TRUE(child.kill_now()) << "the run ended before it could be killed; give it more steps";
     EXPECT_FALSE(fs::exists(final_file)) << "killed mid-run, yet the final output exists";
     return seen;

@@ -100,8 +100,12 @@ TEST(ThreadInvariantMatmulTest, LeavesTheThreadCountAsItFoundIt) {
   const torch::NoGradGuard no_grad;
   const ThreadCount restore;
   at::set_num_threads(2);
-  thread_invariant_matmul(torch::randn({300, 20}), torch::randn({20, 30}));
-  EXPECT_EQ(at::get_num_threads(), 2);
+  // Several blocks run in a parallel region; a single block runs inline on the
+  // calling thread, whose OpenMP thread count the BLAS pin changes and must restore.
+  for (int64_t rows : {kRowBlock * 5, kRowBlock / 2}) {
+    thread_invariant_matmul(torch::randn({rows, 20}), torch::randn({20, 30}));
+    EXPECT_EQ(at::get_num_threads(), 2) << rows << " rows";
+  }
 }
 
 TEST(ThreadInvariantLinearTest, MatchesAtenLinearWithAndWithoutBias) {

@@ -69,15 +69,6 @@ class ChildProcess {
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   }
 
-  /// Waits for a normal exit; returns the exit code, -1 for a signal death.
-  int wait() {
-    if (!reaped_) {
-      ::waitpid(pid_, &status_, 0);
-      reaped_ = true;
-    }
-    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
-  }
-
  private:
   bool try_reap() {
     if (reaped_) return true;
