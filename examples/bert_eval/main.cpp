@@ -31,6 +31,7 @@
 #include "qsim/sim/quantized_checkpoint.hpp"
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
+#include "sim_flags.hpp"
 #include "task_eval.hpp"
 #include "device_flag.hpp"
 #include "tool_errors.hpp"
@@ -61,6 +62,7 @@ struct EvalFlags {
   bool save_logits = false;
   int weight_bw = 0;  // 0: the card's param_bitwidth
   int act_bw = 0;     // 0: the card's output_bitwidth
+  examples::SimFlags sim;  // mixed precision and embedding groups
 };
 
 using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
@@ -123,11 +125,16 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
   quantsim.set_mode(sim::Mode::quantized);
 }
 
+// "W8A8 (qsim)", "W4A8 +MP +PEG (qsim)", ...
+std::string simulation_label(const examples::ModelCard& card, const examples::SimFlags& sim) {
+  return fmt::format("W{}A{}{}{} (qsim)", card.param_bitwidth, card.output_bitwidth,
+                     sim.bitwidth_overrides.empty() ? "" : " +MP", sim.peg.empty() ? "" : " +PEG");
+}
+
 examples::ResultsTable make_table(const examples::ModelCard& card, const std::vector<examples::EvalSplit>& splits,
-                                  const SplitScores& fp32, const SplitScores& w8a8) {
+                                  const SplitScores& fp32, const SplitScores& w8a8, const std::string& label) {
   examples::ResultsTable table;
-  examples::ResultsRow fp32_row{"FP32 (qsim)", {}},
-      w8a8_row{fmt::format("W{}A{} (qsim)", card.param_bitwidth, card.output_bitwidth), {}};
+  examples::ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{label, {}};
   for (const auto& split : splits) {
     table.columns.push_back(examples::column_name(split.name, card.metric));
     auto value = [&](const SplitScores& s) -> std::optional<double> {
@@ -161,6 +168,10 @@ void apply_bitwidth_flags(const EvalFlags& f, examples::ModelCard& card) {
   };
   apply(f.weight_bw, "--weight_bw", card.param_bitwidth);
   apply(f.act_bw, "--act_bw", card.output_bitwidth);
+  QSIM_CHECK(f.sim.empty() || f.quantized_model_dir.empty(), ConfigError,
+             "--bitwidth_override / --peg configure the simulation bert_eval calibrates; --quantized_model_dir '{}' "
+             "brings its own",
+             f.quantized_model_dir);
 }
 
 int run(const EvalFlags& f) {
@@ -217,13 +228,15 @@ int run(const EvalFlags& f) {
     quantized->sim.set_mode(sim::Mode::quantized);
     w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8", keep);
   } else {
-    sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), examples::card_sim_options(card));
+    sim::SimOptions options = examples::card_sim_options(card);
+    f.sim.apply(options);
+    sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
     make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
     w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", keep);
     if (!f.save_quantized_model_dir.empty()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
   }
 
-  const examples::ResultsTable table = make_table(card, splits, fp32, w8a8);
+  const examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim));
   nlohmann::json settings = card.to_json();
   settings["attention_mask_used"] = f.attention_mask == "card" ? card.attention_mask : f.attention_mask;
   settings["per_device_eval_batch_size"] = f.batch_size;
@@ -234,6 +247,7 @@ int run(const EvalFlags& f) {
   settings["qat_max_steps"] = quantized ? 0 : f.qat_max_steps;
   settings["gradient_checkpointing"] = f.gradient_checkpointing;
   settings["device"] = f.device;
+  settings["sim_flags"] = f.sim.to_json();
   nlohmann::json headline = nlohmann::json::object();
   for (const auto& split : splits)
     headline[split.name] = {{"fp32", examples::headline(card, fp32.at(split.name))},
@@ -274,6 +288,7 @@ int main(int argc, char** argv) {
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
   app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
   app.add_option("--act_bw", f.act_bw, "activation bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
+  f.sim.add_to(app);
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });

@@ -1,9 +1,13 @@
 // bert_demo: the README's first command. Trains a small BERT from random
-// initialisation on a real GLUE train split (SST-2 by default; --task rte, mrpc,
-// stsb or cola for the longer optional run; bert-base-uncased vocab), then evaluates
-// its dev split three ways on the same model object: FP32, W8A8 after calibration
-// only (PTQ), W8A8 after range-learning QAT, and prints the table. Everything runs
-// on the CPU in a few minutes; see docs/results.md.
+// initialisation (Hugging Face's N(0, 0.02)) on a real GLUE train split (SST-2 by
+// default; --task rte, mrpc, stsb or cola for the longer optional run;
+// bert-base-uncased vocab), then evaluates its dev split in FP32 and under several
+// simulations, each on its own copy of the trained model: W8A8 and a lower
+// setting (--low_weight_bw / --low_act_bw), each after calibration only (PTQ) and
+// after range-learning QAT, and the lower setting with the two PTQ fixes of
+// Bondarenko et al. (2021): 16-bit FFN residual activations (mixed precision) and
+// per-embedding-group quantization of the same activations. Everything runs on
+// the CPU in a few minutes; see docs/results.md.
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -13,6 +17,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "demo_variants.hpp"
 #include "model_card.hpp"
 #include "detail/check.hpp"
 #include "qsim/error.hpp"
@@ -49,6 +54,11 @@ struct DemoFlags {
   int64_t calibrate = 16;
   int64_t qat_steps = 400;
   double qat_learning_rate = 1e-4;
+  double qat_range_learning_rate = 0.0;  // 0: qat_learning_rate
+  int low_weight_bw = 4;
+  int low_act_bw = 8;
+  int mixed_precision_bits = 16;
+  int64_t peg_groups = 6;
   uint64_t seed = 42;
   std::string attention_mask = "zoo";
   std::string device = "cpu";
@@ -97,6 +107,46 @@ double score(models::bert::BertForTask& model, const examples::ModelCard& card, 
   return examples::headline(card, examples::evaluate_split(model, dev, vocab, options));
 }
 
+// FP32, then each variant's PTQ row (and QAT row), then the zoo's reference rows.
+examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
+                                  const std::vector<examples::DemoVariant>& variants,
+                                  const std::vector<examples::VariantResult>& results, const DemoFlags& f) {
+  examples::ResultsTable table;
+  table.columns = {examples::column_name(card.task, card.metric)};
+  table.rows.push_back({"FP32 (demo BERT, from scratch)", {fp32}});
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const std::string& name = variants[i].name;
+    const bool fix = variants[i].mixed_precision_bits > 0 || variants[i].peg_groups > 0;
+    table.rows.push_back({fmt::format("{} PTQ{}", name, fix ? "" : " (calibration only)"), {results[i].ptq}});
+    if (results[i].qat) {
+      table.rows.push_back({fmt::format("{} QAT ({} steps of range learning)", name, f.qat_steps), {*results[i].qat}});
+    }
+  }
+  table.rows.push_back({"FP32 (zoo bert-base, reference)", {card.reference.at("fp32")}});
+  table.rows.push_back({"W8A8 (zoo bert-base, reference)", {card.reference.at("w8a8")}});
+  return table;
+}
+
+nlohmann::json flags_json(const DemoFlags& f) {
+  return {{"layers", f.layers},
+          {"hidden", f.hidden},
+          {"heads", f.heads},
+          {"max_seq_length", f.max_seq_length},
+          {"batch_size", f.batch_size},
+          {"epochs", f.epochs},
+          {"learning_rate", f.learning_rate},
+          {"calibrate", f.calibrate},
+          {"qat_steps", f.qat_steps},
+          {"qat_learning_rate", f.qat_learning_rate},
+          {"qat_range_learning_rate", f.qat_range_learning_rate > 0.0 ? f.qat_range_learning_rate : f.qat_learning_rate},
+          {"low_weight_bw", f.low_weight_bw},
+          {"low_act_bw", f.low_act_bw},
+          {"mixed_precision_bits", f.mixed_precision_bits},
+          {"peg_groups", f.peg_groups},
+          {"seed", f.seed},
+          {"threads", f.threads}};
+}
+
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
   at::set_num_threads(f.threads);
@@ -135,59 +185,66 @@ int run(const DemoFlags& f) {
   const double fp32 = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
 
-  sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(),
-                         sim::SimOptions().scheme(sim::QuantScheme::tf_range_learning));
-  quantsim.compute_encodings([&](torch::nn::Module&) { train::run_batches(model, train_data, f.batch_size, f.calibrate, device); });
-  quantsim.set_mode(sim::Mode::quantized);
-  const double ptq = score(model, card, dev, tokenizer.vocab(), device);
-  logger()->info("demo: W8A8 PTQ dev {} {:.2f}", card.metric, ptq);
+  examples::VariantRun run;
+  run.calibration_batches = f.calibrate;
+  run.batch_size = f.batch_size;
+  run.device = device;
+  run.qat = train::TrainOptions()
+                .learning_rate(f.qat_learning_rate)
+                .range_learning_rate(f.qat_range_learning_rate > 0.0 ? f.qat_range_learning_rate : f.qat_learning_rate)
+                .warmup_ratio(0.1)
+                .dropout(0.0)
+                .batch_size(f.batch_size)
+                .max_steps(f.qat_steps)
+                .seed(f.seed + 1)
+                .trim_padding(true)
+                .group_by_length(true)
+                .log_every(100);
+  run.score = [&](models::bert::BertForTask& m) { return score(m, card, dev, tokenizer.vocab(), device); };
 
-  quantsim.set_mode(sim::Mode::range_learning);
-  const auto qat_start = Clock::now();
-  if (f.qat_steps > 0) {
-  train::Trainer qat_trainer(model, train::TrainOptions()
-                                        .learning_rate(f.qat_learning_rate)
-                                        .range_learning_rate(f.qat_learning_rate)
-                                        .warmup_ratio(0.1)
-                                        .dropout(0.0)
-                                        .batch_size(f.batch_size)
-                                        .max_steps(f.qat_steps)
-                                        .seed(f.seed + 1)
-                                        .trim_padding(true)
-                                        .group_by_length(true)
-                                        .log_every(100));
-  qat_trainer.train(train_data);
+  const std::string low = fmt::format("W{}A{}", f.low_weight_bw, f.low_act_bw);
+  const std::vector<examples::DemoVariant> variants = {
+      {"W8A8", 8, 8, 0, 0, f.qat_steps > 0},
+      {low, f.low_weight_bw, f.low_act_bw, 0, 0, f.qat_steps > 0},
+      {fmt::format("{} +MP{}", low, f.mixed_precision_bits), f.low_weight_bw, f.low_act_bw, f.mixed_precision_bits, 0,
+       false},
+      {fmt::format("{} +PEG{}", low, f.peg_groups), f.low_weight_bw, f.low_act_bw, 0, f.peg_groups, false},
+  };
+  std::vector<examples::VariantResult> results;
+  for (const examples::DemoVariant& variant : variants) {
+    results.push_back(examples::run_variant(model, variant, train_data, run));
   }
-  const double qat_train_s = seconds_since(qat_start);
-  quantsim.set_mode(sim::Mode::quantized);
-  const double qat = score(model, card, dev, tokenizer.vocab(), device);
-  logger()->info("demo: W8A8 QAT dev {} {:.2f} (QAT {:.0f} s)", card.metric, qat, qat_train_s);
 
-  examples::ResultsTable table;
-  table.columns = {examples::column_name(card.task, card.metric)};
-  table.rows = {{"FP32 (demo BERT, from scratch)", {fp32}},
-                {"W8A8 PTQ (calibration only)", {ptq}},
-                {"W8A8 QAT (range learning)", {qat}},
-                {"FP32 (zoo bert-base, reference)", {card.reference.at("fp32")}},
-                {"W8A8 (zoo bert-base, reference)", {card.reference.at("w8a8")}}};
+  const examples::ResultsTable table = demo_table(card, fp32, variants, results, f);
   const double total_s = seconds_since(start);
   const std::string model_line =
       fmt::format("{} layers, hidden {}, {} heads, seq {}, vocab {}; {} train examples, {} epoch(s), batch {}",
                   f.layers, f.hidden, f.heads, f.max_seq_length, tokenizer.vocab().size(), train_data.size(),
                   f.epochs, f.batch_size);
-  const std::string notes = fmt::format(
-      "Model: {}.\nPTQ loses {:.2f} points; QAT ({} steps) recovers {:.2f}, ending {:.2f} from FP32.\n"
-      "Times: FP32 training {:.0f} s, QAT {:.0f} s, total {:.0f} s on {} threads.",
-      model_line, fp32 - ptq, f.qat_steps, qat - ptq, fp32 - qat, fp32_train_s, qat_train_s, total_s, f.threads);
+  std::string notes = fmt::format("Model: {}.\n", model_line);
+  nlohmann::json variants_json = nlohmann::json::object();
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const examples::VariantResult& r = results[i];
+    variants_json[variants[i].name] = r.to_json();
+    notes += fmt::format("{}: PTQ loses {:.2f} points", variants[i].name, fp32 - r.ptq);
+    if (r.qat) {
+      const double lost = fp32 - r.ptq;
+      notes += fmt::format("; QAT ({} steps) recovers {:.2f}{}", f.qat_steps, *r.qat - r.ptq,
+                           lost > 0.0 ? fmt::format(" ({:.0f} % of the loss)", 100.0 * (*r.qat - r.ptq) / lost) : "");
+    }
+    notes += fmt::format(" ({:.0f} s).\n", r.seconds);
+  }
+  notes += fmt::format("Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", fp32_train_s, total_s,
+                       f.threads);
   const nlohmann::json json = {{"task", card.task},
                                {"device", f.device},
                                {"metric", card.metric},
                                {"fp32", fp32},
-                               {"w8a8_ptq", ptq},
-                               {"w8a8_qat", qat},
+                               {"variants", variants_json},
                                {"reference", card.reference},
                                {"model", model_line},
-                               {"seconds", {{"fp32_train", fp32_train_s}, {"qat", qat_train_s}, {"total", total_s}}}};
+                               {"settings", flags_json(f)},
+                               {"seconds", {{"fp32_train", fp32_train_s}, {"total", total_s}}}};
   examples::write_results(f.output_dir, json, fmt::format("qsim demo: {}, small BERT from scratch", card.task), table,
                           notes);
   fmt::print("\n{}\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), notes, f.output_dir,
@@ -198,7 +255,7 @@ int run(const DemoFlags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bert_demo: small BERT on SST-2 from scratch: FP32 vs W8A8 PTQ vs W8A8 QAT"};
+  CLI::App app{"bert_demo: small BERT on SST-2 from scratch: FP32 vs PTQ vs QAT at W8A8 and a lower setting, plus mixed precision and PEG"};
   DemoFlags f;
   app.add_option("--task", f.task, "GLUE task trained and evaluated: sst2 (default), rte, mrpc, stsb or cola");
   app.add_option("--data_dir", f.data_dir, "data root with glue/<TASK> and vocab/ (default: $QSIM_DATA_DIR, ../shared/data)");
@@ -215,7 +272,12 @@ int main(int argc, char** argv) {
   app.add_option("--dropout", f.dropout, "FP32 dropout")->check(CLI::Range(0.0, 0.9));
   app.add_option("--calibrate", f.calibrate, "calibration batches")->check(CLI::Range(1, 100000));
   app.add_option("--qat_steps", f.qat_steps, "QAT steps")->check(CLI::Range(0, 1000000));
-  app.add_option("--qat_learning_rate", f.qat_learning_rate, "QAT learning rate (weights and ranges)");
+  app.add_option("--qat_learning_rate", f.qat_learning_rate, "QAT learning rate of the weights (and of the ranges, by default)");
+  app.add_option("--qat_range_learning_rate", f.qat_range_learning_rate, "QAT learning rate of the ranges (0 = --qat_learning_rate)");
+  app.add_option("--low_weight_bw", f.low_weight_bw, "weight bitwidth of the lower setting")->check(CLI::Range(4, 32));
+  app.add_option("--low_act_bw", f.low_act_bw, "activation bitwidth of the lower setting")->check(CLI::Range(4, 32));
+  app.add_option("--mixed_precision_bits", f.mixed_precision_bits, "bitwidth of the FFN residual activations in the mixed-precision row")->check(CLI::Range(4, 32));
+  app.add_option("--peg_groups", f.peg_groups, "embedding groups of the FFN residual activations in the PEG row")->check(CLI::Range(1, 4096));
   app.add_option("--seed", f.seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--device", f.device, "cpu or cuda (model, training, calibration, QAT and evaluation)");
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");

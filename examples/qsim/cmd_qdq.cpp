@@ -124,7 +124,7 @@ void run_qdq(const QdqArgs& a) {
     }
     at::Tensor min = at::tensor(mins), max = at::tensor(maxs);
     quant::gate_learned_range_(min, max);  // §5.1: the wrapper gates before every forward
-    const quant::RangeLearningOptions options{bitwidth, symmetry, a.axis, quant::ScaleMode::divide};
+    const quant::RangeLearningOptions options{bitwidth, symmetry, a.axis, quant::ScaleMode::divide, {}};
     out.emplace_back("output", quant::range_learning_quantize(x, min, max, options).to(at::kFloat));
     if (!a.grad.empty()) {
       const at::Tensor g = load_tensor(a.grad, "--grad");

@@ -30,6 +30,7 @@
 #include "qsim/text/wordpiece_tokenizer.hpp"
 
 #if QSIM_WITH_TORCH
+#include "qsim/quant/embedding_groups.hpp"
 #include "qsim/quant/encoding.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/quantizer_node.hpp"
@@ -40,6 +41,7 @@
 #include "qsim/analysis/analyzer_kind.hpp"
 #include "qsim/analysis/analyzer_options.hpp"
 #include "qsim/analysis/encoding_analyzer.hpp"
+#include "qsim/analysis/embedding_group_analyzer.hpp"
 #include "qsim/analysis/per_channel_analyzer.hpp"
 #include "qsim/io/checkpoint.hpp"
 #include "qsim/io/pytorch_bin.hpp"
@@ -60,10 +62,12 @@
 #include "qsim/models/bert/bert_embeddings.hpp"
 #include "qsim/models/bert/bert_encoder.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/models/bert/bert_init.hpp"
 #include "qsim/models/bert/bert_layer.hpp"
 #include "qsim/models/bert/bert_model.hpp"
 #include "qsim/models/bert/bert_pooler.hpp"
 #include "qsim/models/bert/bert_self_attention.hpp"
+#include "qsim/models/bert/quantizer_patterns.hpp"
 #include "qsim/sim/encodings_file.hpp"
 #include "qsim/sim/model_topology.hpp"
 #include "qsim/sim/quant_sim.hpp"

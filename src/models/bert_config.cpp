@@ -1,5 +1,6 @@
 #include "qsim/models/bert/bert_config.hpp"
 
+#include <cmath>
 #include <type_traits>
 #include <utility>
 
@@ -112,6 +113,7 @@ BertConfig BertConfig::from_json(const json& object, const std::string& origin) 
   read_field(object, "max_position_embeddings", config.max_position_embeddings, origin);
   read_field(object, "type_vocab_size", config.type_vocab_size, origin);
   read_field(object, "layer_norm_eps", config.layer_norm_eps, origin);
+  read_field(object, "initializer_range", config.initializer_range, origin);
   read_field(object, "hidden_act", config.hidden_act, origin);
   read_field(object, "hidden_dropout_prob", config.hidden_dropout_prob, origin);
   read_field(object, "attention_probs_dropout_prob", config.attention_probs_dropout_prob, origin);
@@ -151,6 +153,7 @@ json BertConfig::to_json() const {
   out["max_position_embeddings"] = max_position_embeddings;
   out["type_vocab_size"] = type_vocab_size;
   out["layer_norm_eps"] = layer_norm_eps;
+  out["initializer_range"] = initializer_range;
   out["hidden_act"] = hidden_act;
   out["hidden_dropout_prob"] = hidden_dropout_prob;
   out["attention_probs_dropout_prob"] = attention_probs_dropout_prob;
@@ -198,6 +201,8 @@ void BertConfig::validate(const std::string& origin) const {
              position_embedding_type);
   QSIM_CHECK(layer_norm_eps > 0.0, ConfigError, "{}: 'layer_norm_eps': must be positive, got {}", origin,
              layer_norm_eps);
+  QSIM_CHECK(std::isfinite(initializer_range) && initializer_range >= 0.0, ConfigError,
+             "{}: 'initializer_range': must be a finite number >= 0, got {}", origin, initializer_range);
   for (const auto& [key, p] : {std::pair<const char*, double>{"hidden_dropout_prob", hidden_dropout_prob},
                                {"attention_probs_dropout_prob", attention_probs_dropout_prob},
                                {"classifier_dropout", classifier_dropout.value_or(0.0)}}) {

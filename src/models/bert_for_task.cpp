@@ -1,5 +1,7 @@
 #include "qsim/models/bert/bert_for_task.hpp"
 
+#include "qsim/models/bert/bert_init.hpp"
+
 namespace qsim::models::bert {
 
 BertForTaskImpl::BertForTaskImpl(const BertConfig& config_) : config(config_) { reset(); }
@@ -22,6 +24,9 @@ void BertForTaskImpl::reset() {
       qa_outputs = register_module("qa_outputs", nn::Linear(config.hidden_size, config.num_labels));
       break;
   }
+  // The encoder initialised itself; the heads are the rest.
+  if (classifier) init_weights(*classifier, config.initializer_range);
+  if (qa_outputs) init_weights(*qa_outputs, config.initializer_range);
 }
 
 BertTaskOutput BertForTaskImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,

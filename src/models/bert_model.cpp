@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "detail/check.hpp"
+#include "qsim/models/bert/bert_init.hpp"
 
 namespace qsim::models::bert {
 namespace {
@@ -67,6 +68,7 @@ void BertModelImpl::reset() {
   embeddings = register_module("embeddings", BertEmbeddings(config));
   encoder = register_module("encoder", BertEncoder(config));
   pooler = add_pooling_layer ? register_module("pooler", BertPooler(config)) : BertPooler(nullptr);
+  init_weights(*this, config.initializer_range);
 }
 
 BertModelOutput BertModelImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,

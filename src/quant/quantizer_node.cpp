@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "detail/check.hpp"
+#include "qsim/quant/embedding_groups.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/range_learning.hpp"
 #include "qsim/quant/tensor_ownership.hpp"
@@ -26,32 +27,6 @@ Encoding exported_encoding(double min, double max, int bitwidth, Symmetry symmet
   e.delta = (max - min) / grid_steps(bitwidth, symmetry);
   e.offset = std::nearbyint(min / e.delta);
   return e;
-}
-
-// The quantize step of forward() for an enabled node: learned grid (gated in place
-// first, §5.1) or static grid; on the static grid without an encoding (calibration)
-// x itself. `in_place` writes the result over x (no autograd), else a new tensor.
-torch::Tensor quantize(const QuantizerOptions& o, const torch::Tensor& min, const torch::Tensor& max,
-                       const std::vector<Encoding>& encodings, const torch::Tensor& x, bool in_place) {
-  torch::Tensor out = x;
-  if (o.grid() == Grid::learned_grid) {
-    gate_learned_range_(min, max);
-    if (!in_place) {
-      RangeLearningOptions rl;
-      rl.bitwidth = o.bitwidth();
-      rl.symmetry = o.symmetry();
-      rl.channel_axis = o.channel_axis();
-      rl.scale_mode = o.scale_mode();
-      return range_learning_quantize(x, min, max, rl);
-    }
-    fake_quantize_learned_out(x, learned_grid_params(min, max, o.bitwidth(), o.symmetry()), o.channel_axis(),
-                              o.scale_mode(), out);
-    return out;
-  }
-  if (encodings.empty()) return x;
-  if (!in_place) return fake_quantize_static(x, encodings, o.channel_axis());
-  fake_quantize_static_out(x, encodings, o.channel_axis(), out);
-  return out;
 }
 
 }  // namespace
@@ -81,17 +56,76 @@ void QuantizerNodeImpl::reset() {
   encoding_max = register_parameter("encoding_max", torch::zeros({count}));
 }
 
+// The quantize step of forward() for an enabled node: learned grid (gated in place
+// first, §5.1) or static grid; on the static grid without an encoding (calibration)
+// x itself. `in_place` writes the result over x (no autograd), else a new tensor.
+torch::Tensor QuantizerNodeImpl::quantize(const torch::Tensor& x, bool in_place) {
+  const QuantizerOptions& o = options;
+  const bool groups = uses_embedding_groups();
+  if (o.grid() == Grid::static_grid && encodings_.empty()) return x;
+  if (groups) check_group_input(x);
+  const std::optional<int64_t> axis = groups ? std::optional<int64_t>(-1) : o.channel_axis();
+  torch::Tensor out = x;
+  if (o.grid() == Grid::learned_grid) {
+    gate_learned_range_(encoding_min, encoding_max);
+    const torch::Tensor index = groups ? group_index(encoding_min.device()) : torch::Tensor();
+    if (!in_place) {
+      RangeLearningOptions rl;
+      rl.bitwidth = o.bitwidth();
+      rl.symmetry = o.symmetry();
+      rl.channel_axis = axis;
+      rl.scale_mode = o.scale_mode();
+      rl.channel_groups = index;
+      return range_learning_quantize(x, encoding_min, encoding_max, rl);
+    }
+    const LearnedGridParams grid = learned_grid_params(encoding_min, encoding_max, o.bitwidth(), o.symmetry());
+    fake_quantize_learned_out(x, expand_groups(grid, index), axis, o.scale_mode(), out);
+    return out;
+  }
+  const std::vector<Encoding>& encodings = groups ? channel_encodings_ : encodings_;
+  if (!in_place) return fake_quantize_static(x, encodings, axis);
+  fake_quantize_static_out(x, encodings, axis, out);
+  return out;
+}
+
+void QuantizerNodeImpl::check_group_input(const torch::Tensor& x) const {
+  const auto channels = static_cast<int64_t>(group_of_channel_.size());
+  QSIM_CHECK(channels > 0, ConfigError,
+             "quantizer: {} embedding groups but no channel layout (calibrate, load_encodings or "
+             "set_group_of_channel first)",
+             options.embedding_groups());
+  QSIM_CHECK(x.dim() >= 1 && x.size(-1) == channels, ValueError,
+             "quantizer: {} embedding groups over {} channels, got a tensor of shape {} (the last axis is grouped)",
+             options.embedding_groups(), channels, c10::str(x.sizes()));
+}
+
+const torch::Tensor& QuantizerNodeImpl::group_index(const torch::Device& device) {
+  if (!group_index_.defined() || group_index_.device() != device) {
+    group_index_ = torch::tensor(group_of_channel_, torch::kLong).to(device);
+  }
+  return group_index_;
+}
+
+void QuantizerNodeImpl::set_group_of_channel(std::vector<int64_t> group_of_channel) {
+  QSIM_CHECK(uses_embedding_groups(), ConfigError,
+             "quantizer: set_group_of_channel on a quantizer without embedding groups (options.embedding_groups = 0)");
+  check_group_layout(group_of_channel, options.embedding_groups(), "quantizer");
+  group_of_channel_ = std::move(group_of_channel);
+  group_index_ = torch::Tensor();
+  channel_encodings_ = encodings_.empty() ? std::vector<Encoding>{} : expand_to_channels(encodings_, group_of_channel_);
+}
+
 torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
   if (!options.enabled() || passes_through(x)) return x;
   if (observer_) observer_(x);
-  return quantize(options, encoding_min, encoding_max, encodings_, x, /*in_place=*/false);
+  return quantize(x, /*in_place=*/false);
 }
 
 torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
   const bool in_place = options.enabled() && !passes_through(x) && !observer_ && x.scalar_type() == at::kFloat &&
                         can_overwrite(x);
   if (!in_place) return forward(x);
-  return quantize(options, encoding_min, encoding_max, encodings_, x, /*in_place=*/true);
+  return quantize(x, /*in_place=*/true);
 }
 
 std::vector<Encoding> QuantizerNodeImpl::encodings() const {
@@ -108,6 +142,8 @@ std::vector<Encoding> QuantizerNodeImpl::encodings() const {
 
 Encoding QuantizerNodeImpl::encoding() const {
   const std::vector<Encoding> all = encodings();
+  QSIM_CHECK(!uses_embedding_groups(), ConfigError, "quantizer: {} embedding groups have {} encodings, not one",
+             options.embedding_groups(), all.size());
   QSIM_CHECK(!options.channel_axis(), ConfigError, "quantizer: per-channel (axis {}) has {} encodings, not one",
              options.channel_axis().value_or(0), all.size());
   QSIM_CHECK(all.size() == 1, ConfigError, "quantizer: no encoding set (calibrate or set_encoding first)");
@@ -131,10 +167,17 @@ void QuantizerNodeImpl::set_encoding(const Encoding& encoding) {
 
 void QuantizerNodeImpl::set_encodings(std::vector<Encoding> encodings) {
   QSIM_CHECK(!encodings.empty(), ConfigError, "quantizer: set_encodings needs at least one encoding");
-  QSIM_CHECK(options.channel_axis() || encodings.size() == 1, ConfigError,
-             "quantizer: per-tensor quantizer takes 1 encoding, got {}", encodings.size());
+  if (uses_embedding_groups()) {
+    QSIM_CHECK(static_cast<int64_t>(encodings.size()) == options.embedding_groups(), ConfigError,
+               "quantizer: {} embedding groups take {} encodings, got {}", options.embedding_groups(),
+               options.embedding_groups(), encodings.size());
+  } else {
+    QSIM_CHECK(options.channel_axis() || encodings.size() == 1, ConfigError,
+               "quantizer: per-tensor quantizer takes 1 encoding, got {}", encodings.size());
+  }
   for (const Encoding& e : encodings) check_encoding(e);
   encodings_ = std::move(encodings);
+  if (!group_of_channel_.empty()) channel_encodings_ = expand_to_channels(encodings_, group_of_channel_);
   if (options.grid() == Grid::learned_grid) switch_to_learned_grid();
 }
 
@@ -163,6 +206,7 @@ void QuantizerNodeImpl::switch_to_learned_grid() {
 void QuantizerNodeImpl::switch_to_static_grid() {
   if (options.grid() != Grid::learned_grid) return;
   encodings_ = encodings();
+  if (!group_of_channel_.empty()) channel_encodings_ = expand_to_channels(encodings_, group_of_channel_);
   options.grid(Grid::static_grid);
   encoding_min.set_requires_grad(false);
   encoding_max.set_requires_grad(false);

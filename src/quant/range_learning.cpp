@@ -91,7 +91,28 @@ RangeLearningGrads device_grads(const LearnedBackward& sums, const at::Tensor& m
   return out;
 }
 
+// Per-channel double sums added up per group (the identity without groups).
+at::Tensor sum_groups(const at::Tensor& per_channel, const at::Tensor& channel_groups, int64_t groups) {
+  if (!channel_groups.defined()) return per_channel;
+  const at::Tensor index = channel_groups.to(per_channel.device(), at::kLong);
+  return at::zeros({groups}, per_channel.options()).index_add_(0, index, per_channel);
+}
+
+void check_groups(const at::Tensor& channel_groups, const RangeLearningOptions& options) {
+  if (!channel_groups.defined()) return;
+  QSIM_CHECK(options.channel_axis.has_value(), ValueError, "{}: channel groups need a channel axis", kWhat);
+  QSIM_CHECK(channel_groups.dim() == 1 && !at::isFloatingType(channel_groups.scalar_type()), ValueError,
+             "{}: channel groups must be a 1-D integer tensor", kWhat);
+}
+
 }  // namespace
+
+LearnedGridParams expand_groups(const LearnedGridParams& grid, const at::Tensor& channel_groups) {
+  if (!channel_groups.defined()) return grid;
+  const at::Tensor index = channel_groups.to(grid.delta.device(), at::kLong);
+  return {grid.delta.index_select(0, index).contiguous(), grid.offset.index_select(0, index).contiguous(),
+          grid.steps};
+}
 
 void gate_learned_range_(const at::Tensor& min, const at::Tensor& max) {
   at::NoGradGuard no_grad;
@@ -146,11 +167,14 @@ LearnedGridParams learned_grid_params(const at::Tensor& min, const at::Tensor& m
 
 RangeLearningGrads range_learning_backward(const at::Tensor& x, const at::Tensor& grad, const at::Tensor& min,
                                            const at::Tensor& max, const RangeLearningOptions& options) {
+  check_groups(options.channel_groups, options);
   const LearnedGridParams grid = learned_grid_params(min, max, options.bitwidth, options.symmetry);
   const LearnedMode mode = learned_mode(min, max, options.symmetry);
   const bool offset_in_sum = mode != LearnedMode::unsigned_symmetric;
-  const LearnedBackward sums =
-      fake_quantize_learned_backward(x, grad, grid, options.channel_axis, options.scale_mode, offset_in_sum);
+  LearnedBackward sums = fake_quantize_learned_backward(x, grad, expand_groups(grid, options.channel_groups),
+                                                        options.channel_axis, options.scale_mode, offset_in_sum);
+  sums.sum_s = sum_groups(sums.sum_s, options.channel_groups, min.numel());
+  sums.sum_z = sum_groups(sums.sum_z, options.channel_groups, min.numel());
   if (min.is_cuda()) return device_grads(sums, min, max, grid, mode);
   const std::vector<float> m = values_of(min);
   const std::vector<float> big_m = values_of(max);

@@ -30,7 +30,9 @@ class RangeLearningFunction : public torch::autograd::Function<RangeLearningFunc
     ctx->saved_data["symmetry"] = static_cast<int64_t>(options.symmetry);
     ctx->saved_data["axis"] = axis_to_ivalue(options.channel_axis);
     ctx->saved_data["scale_mode"] = static_cast<int64_t>(options.scale_mode);
-    return fake_quantize_learned(x, grid, options.channel_axis, options.scale_mode);
+    ctx->saved_data["groups"] = options.channel_groups.defined() ? c10::IValue(options.channel_groups) : c10::IValue();
+    return fake_quantize_learned(x, expand_groups(grid, options.channel_groups), options.channel_axis,
+                                 options.scale_mode);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -41,6 +43,8 @@ class RangeLearningFunction : public torch::autograd::Function<RangeLearningFunc
     options.symmetry = static_cast<Symmetry>(ctx->saved_data["symmetry"].toInt());
     options.channel_axis = axis_from_ivalue(ctx->saved_data["axis"]);
     options.scale_mode = static_cast<ScaleMode>(ctx->saved_data["scale_mode"].toInt());
+    const c10::IValue& groups = ctx->saved_data["groups"];
+    if (!groups.isNone()) options.channel_groups = groups.toTensor();
     const torch::Tensor min = ctx->saved_data["min"].toTensor();
     const torch::Tensor max = ctx->saved_data["max"].toTensor();
     const RangeLearningGrads g = range_learning_backward(x, grads[0], min, max, options);
@@ -57,7 +61,8 @@ at::Tensor range_learning_quantize(const at::Tensor& x, const at::Tensor& min, c
       at::GradMode::is_enabled() && (x.requires_grad() || min.requires_grad() || max.requires_grad());
   if (needs_grad) return RangeLearningFunction::apply(x, min, max, options);
   const LearnedGridParams grid = learned_grid_params(min, max, options.bitwidth, options.symmetry);
-  return fake_quantize_learned(x, grid, options.channel_axis, options.scale_mode);
+  return fake_quantize_learned(x, expand_groups(grid, options.channel_groups), options.channel_axis,
+                               options.scale_mode);
 }
 
 }  // namespace qsim::quant

@@ -8,6 +8,7 @@
 
 #include "detail/check.hpp"
 #include "placement.hpp"
+#include "qsim/analysis/embedding_group_analyzer.hpp"
 #include "qsim/analysis/encoding_analyzer.hpp"
 #include "qsim/analysis/per_channel_analyzer.hpp"
 #include "qsim/log.hpp"
@@ -62,7 +63,52 @@ quant::Encoding recompute_grid(const quant::Encoding& e, int bitwidth, bool symm
   return out;
 }
 
+// Removes every observer when calibration ends, however it ends: they point into
+// analyzers that die with compute_encodings.
+struct ObserverReset {
+  std::vector<QuantizerSlot>& slots;
+  ~ObserverReset() {
+    for (QuantizerSlot& s : slots) s.node->set_observer(nullptr);
+  }
+};
+
 }  // namespace
+
+// The analyzers of one calibration: per slot, a tensor analyzer or an
+// embedding-group analyzer (or neither).
+struct QuantSim::ActivationAnalyzers {
+  explicit ActivationAnalyzers(std::size_t slots) : tensors(slots), groups(slots) {}
+  std::vector<std::unique_ptr<analysis::EncodingAnalyzer>> tensors;
+  std::vector<std::unique_ptr<analysis::EmbeddingGroupAnalyzer>> groups;
+};
+
+// Pass 1 observer of slot i: its analyzer, then the user's calibration observer.
+void QuantSim::observe_for_pass_one(QuantizerSlot& s, ActivationAnalyzers& analyzers, std::size_t i) {
+  analysis::EncodingAnalyzer* tensor = analyzers.tensors[i].get();
+  analysis::EmbeddingGroupAnalyzer* groups = analyzers.groups[i].get();
+  const CalibrationObserver* extra = calibration_observer_ ? &calibration_observer_ : nullptr;
+  const QuantizerSlot* slot = &s;
+  s.node->set_observer([tensor, groups, extra, slot](const torch::Tensor& x) {
+    if (tensor != nullptr) tensor->update_stats(x.detach());
+    if (groups != nullptr) groups->update_ranges(x);
+    if (extra != nullptr) (*extra)(*slot, x);
+  });
+}
+
+// Runs the user's batches in eval mode without gradients; the training flag is
+// restored if it throws.
+void QuantSim::run_calibration(const std::function<void(torch::nn::Module&)>& run) {
+  const bool was_training = model_->is_training();
+  model_->eval();
+  try {
+    torch::NoGradGuard no_grad;
+    run(*model_);
+  } catch (...) {
+    model_->train(was_training);
+    throw;
+  }
+  model_->train(was_training);
+}
 
 void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& run) {
   QSIM_CHECK(static_cast<bool>(run), ConfigError, "quantsim: compute_encodings needs a callback");
@@ -91,48 +137,59 @@ void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& 
     s.node->set_encodings(param_encodings(tensor, s.node->options, mask ? analysis::AnalyzerKind::tf : param_kind));
   }
   // 3. Activations: one analyzer per active input/output quantizer, fed by its observer.
-  std::vector<std::unique_ptr<analysis::EncodingAnalyzer>> analyzers(slots_.size());
   const analysis::AnalyzerOptions analyzer_options = analysis::AnalyzerOptions().percentile(options_.percentile());
+  ActivationAnalyzers analyzers(slots_.size());
+  const ObserverReset reset_observers{slots_};
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     QuantizerSlot& s = slots_[i];
     if (s.kind == SlotKind::param || !s.active || s.frozen) continue;
     const bool mask = override_mask && is_mask_add(topology_, s.block);
-    analyzers[i] = analysis::make_analyzer(mask ? analysis::AnalyzerKind::tf : scheme_kind, analyzer_options);
-    analysis::EncodingAnalyzer* analyzer = analyzers[i].get();
-    const CalibrationObserver* extra = calibration_observer_ ? &calibration_observer_ : nullptr;
-    const QuantizerSlot* slot = &s;
-    s.node->set_observer([analyzer, extra, slot](const torch::Tensor& x) {
-      analyzer->update_stats(x.detach());
-      if (extra != nullptr) (*extra)(*slot, x);
-    });
+    const analysis::AnalyzerKind kind = mask ? analysis::AnalyzerKind::tf : scheme_kind;
+    if (s.node->uses_embedding_groups()) {
+      analyzers.groups[i] = std::make_unique<analysis::EmbeddingGroupAnalyzer>(
+          kind, s.node->options.embedding_groups(), s.permute_groups, analyzer_options);
+    } else {
+      analyzers.tensors[i] = analysis::make_analyzer(kind, analyzer_options);
+    }
+    observe_for_pass_one(s, analyzers, i);
   }
   for (QuantizerSlot& s : slots_) s.node->set_enabled(s.active);
   mode_ = Mode::quantized;
+  run_calibration(run);
 
-  const bool was_training = model_->is_training();
-  model_->eval();
-  try {
-    torch::NoGradGuard no_grad;
-    run(*model_);
-  } catch (...) {
-    for (QuantizerSlot& s : slots_) s.node->set_observer(nullptr);
-    model_->train(was_training);
-    throw;
+  // 4. Embedding groups: the layout from pass 1; a second pass when the analyzer
+  // needs each group's own statistics.
+  for (QuantizerSlot& s : slots_) s.node->set_observer(nullptr);
+  bool second_pass = false;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    analysis::EmbeddingGroupAnalyzer* groups = analyzers.groups[i].get();
+    if (groups == nullptr || !groups->has_stats()) continue;
+    slots_[i].node->set_group_of_channel(groups->group_of_channel());
+    if (!groups->needs_group_pass()) continue;
+    slots_[i].node->set_observer([groups](const torch::Tensor& x) { groups->update_group_stats(x); });
+    second_pass = true;
   }
-  model_->train(was_training);
+  if (second_pass) {
+    logger()->info("quantsim: second calibration pass for the embedding groups' statistics");
+    run_calibration(run);
+  }
 
-  // 4. Encodings; quantizers without data are switched off.
+  // 5. Encodings; quantizers without data are switched off.
   std::vector<std::string> unused;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     QuantizerSlot& s = slots_[i];
-    s.node->set_observer(nullptr);
-    if (!analyzers[i]) continue;
-    if (!analyzers[i]->has_stats()) {
-      s.active = false;
-      unused.push_back(s.name);
-      continue;
+    const quant::QuantizerOptions& o = s.node->options;
+    if (analyzers.tensors[i] || analyzers.groups[i]) {
+      const bool seen = analyzers.tensors[i] ? analyzers.tensors[i]->has_stats() : analyzers.groups[i]->has_stats();
+      if (!seen) {
+        s.active = false;
+        unused.push_back(s.name);
+      } else if (analyzers.tensors[i]) {
+        s.node->set_encoding(analyzers.tensors[i]->compute_encoding(o.bitwidth(), o.symmetry()));
+      } else {
+        s.node->set_encodings(analyzers.groups[i]->compute_encodings(o.bitwidth(), o.symmetry()));
+      }
     }
-    s.node->set_encoding(analyzers[i]->compute_encoding(s.node->options.bitwidth(), s.node->options.symmetry()));
   }
   if (!unused.empty()) {
     logger()->warn("quantsim: {} quantizers saw no calibration data and are disabled: {}", unused.size(),

@@ -77,7 +77,8 @@ void check_top_level(const json& file, const std::string& origin) {
   QSIM_CHECK(file.is_object(), ConfigError, "{}: expected a JSON object", origin);
   for (const auto& item : file.items()) {
     const std::string& k = item.key();
-    QSIM_CHECK(k == "version" || k == "activation_encodings" || k == "param_encodings" || k == "excluded_layers",
+    QSIM_CHECK(k == "version" || k == "activation_encodings" || k == "param_encodings" || k == "excluded_layers" ||
+                   k == "embedding_groups",
                ConfigError, "{}: unknown key '{}'", origin, k);
   }
   for (const char* key : {"activation_encodings", "param_encodings"}) {
@@ -85,32 +86,73 @@ void check_top_level(const json& file, const std::string& origin) {
   }
 }
 
-void parse_activations(const json& section, const std::string& origin, EncodingsFile& out) {
+// Calls visit(quantizer name, "<where>.<kind>.<index>", value) for every entry of
+// a section keyed like activation_encodings: block → input|output → index.
+template <typename Visit>
+void for_each_activation(const json& section, const std::string& where_section, Visit visit) {
   for (const auto& [block, kinds] : section.items()) {
-    const std::string where = fmt::format("{}: 'activation_encodings.{}'", origin, block);
+    const std::string where = fmt::format("{}.{}", where_section, block);
     QSIM_CHECK(kinds.is_object(), ConfigError, "{}: expected an object", where);
     for (const auto& [kind, indices] : kinds.items()) {
       QSIM_CHECK(kind == "input" || kind == "output", ConfigError, "{}: unknown key '{}' (expected input or output)",
                  where, kind);
       QSIM_CHECK(indices.is_object(), ConfigError, "{}.{}: expected an object of indices", where, kind);
-      for (const auto& [index, entry] : indices.items()) {
+      for (const auto& [index, value] : indices.items()) {
         QSIM_CHECK(kind == "input" || index == "0", ConfigError, "{}.output.{}: blocks have one output", where, index);
         const std::string name = (block.empty() ? "" : block + ".") +
                                  (kind == "input" ? "input_quantizers." + index : std::string("output_quantizer"));
-        const std::string at = fmt::format("{}.{}.{}", where, kind, index);
-        // AIMET writes one object; a one-element list (ONNX-style) is accepted too.
-        const json& e = entry.is_array() && entry.size() == 1 ? entry.front() : entry;
-        out.activations[name] = {{parse_entry(e, at)}, at};
+        visit(name, fmt::format("{}.{}.{}", where, kind, index), value);
       }
     }
   }
+}
+
+void parse_activations(const json& section, const std::string& origin, EncodingsFile& out) {
+  for_each_activation(section, fmt::format("{}: 'activation_encodings", origin),
+                      [&out](const std::string& name, const std::string& where, const json& entry) {
+                        const std::string at = where + "'";
+                        EncodingsFile::Entry parsed{{}, at, {}};
+                        if (entry.is_array()) {
+                          // AIMET writes one object; a list is per channel (one element: ONNX-style per tensor).
+                          QSIM_CHECK(!entry.empty(), ConfigError, "{}: empty list of encodings", at);
+                          for (std::size_t c = 0; c < entry.size(); ++c) {
+                            parsed.encodings.push_back(parse_entry(entry[c], fmt::format("{}[{}]", at, c)));
+                          }
+                        } else {
+                          parsed.encodings.push_back(parse_entry(entry, at));
+                        }
+                        out.activations[name] = std::move(parsed);
+                      });
+}
+
+void parse_embedding_groups(const json& section, const std::string& origin, EncodingsFile& out) {
+  QSIM_CHECK(section.is_object(), ConfigError, "{}: 'embedding_groups' must be an object", origin);
+  for_each_activation(section, fmt::format("{}: 'embedding_groups", origin),
+                      [&out](const std::string& name, const std::string& where, const json& list) {
+                        const std::string at = where + "'";
+                        const auto it = out.activations.find(name);
+                        QSIM_CHECK(it != out.activations.end(), ConfigError,
+                                   "{}: no activation encoding for this quantizer", at);
+                        QSIM_CHECK(list.is_array() && list.size() == it->second.encodings.size(), ConfigError,
+                                   "{}: expected a list of {} group indices (one per encoding)", at,
+                                   it->second.encodings.size());
+                        std::vector<int64_t> groups;
+                        for (const json& g : list) {
+                          QSIM_CHECK(g.is_number_integer() && g.get<int64_t>() >= 0 &&
+                                         g.get<int64_t>() < static_cast<int64_t>(list.size()),
+                                     ConfigError, "{}: group indices must be integers in [0, {}), got {}", at,
+                                     list.size(), g.dump());
+                          groups.push_back(g.get<int64_t>());
+                        }
+                        it->second.group_of_channel = std::move(groups);
+                      });
 }
 
 void parse_params(const json& section, const std::string& origin, EncodingsFile& out) {
   for (const auto& [tensor, list] : section.items()) {
     const std::string where = fmt::format("{}: 'param_encodings.{}'", origin, tensor);
     QSIM_CHECK(list.is_array() && !list.empty(), ConfigError, "{}: expected a non-empty list of encodings", where);
-    EncodingsFile::Entry entry{{}, where};
+    EncodingsFile::Entry entry{{}, where, {}};
     for (std::size_t c = 0; c < list.size(); ++c) {
       entry.encodings.push_back(parse_entry(list[c], fmt::format("{}[{}]", where, c)));
     }
@@ -125,6 +167,7 @@ EncodingsFile parse_encodings(const json& file, const std::string& origin) {
   EncodingsFile out;
   parse_activations(file.at("activation_encodings"), origin, out);
   parse_params(file.at("param_encodings"), origin, out);
+  if (file.contains("embedding_groups")) parse_embedding_groups(file.at("embedding_groups"), origin, out);
   return out;
 }
 

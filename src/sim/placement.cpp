@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <unordered_map>
 
@@ -277,6 +278,7 @@ void Placer::apply(const QuantSimConfig& config, const SimOptions& options, cons
                         : (uns ? quant::Symmetry::unsigned_symmetric : quant::Symmetry::symmetric));
     }
     o.channel_axis(std::nullopt);
+    o.embedding_groups(0);
     o.enabled(false);
     slot.active = states_[s].enabled;
     if (param) {
@@ -287,6 +289,38 @@ void Placer::apply(const QuantSimConfig& config, const SimOptions& options, cons
   }
   if (strict && uns) {
     logger()->warn("quantsim config: strict_symmetric with unsigned_symmetric: qsim uses strict symmetric grids");
+  }
+}
+
+// SimOptions' name rules, after the config: bitwidth overrides (mixed precision),
+// then embedding groups. A pattern that matches nothing is a typo, not a no-op.
+void apply_name_rules(std::vector<QuantizerSlot>& slots, const SimOptions& options) {
+  for (const BitwidthOverride& rule : options.bitwidth_overrides()) {
+    const std::regex pattern(rule.pattern);
+    std::size_t matched = 0;
+    for (QuantizerSlot& s : slots) {
+      if (!std::regex_search(s.name, pattern)) continue;
+      s.node->options.bitwidth(rule.bitwidth);
+      ++matched;
+    }
+    QSIM_CHECK(matched > 0, ConfigError, "sim options: bitwidth override '{}' matches no quantizer", rule.pattern);
+    logger()->info("quantsim: {} quantizers at {} bits ('{}')", matched, rule.bitwidth, rule.pattern);
+  }
+  for (const EmbeddingGroupsRule& rule : options.embedding_groups()) {
+    const std::regex pattern(rule.pattern);
+    std::size_t matched = 0;
+    for (QuantizerSlot& s : slots) {
+      if (!std::regex_search(s.name, pattern)) continue;
+      QSIM_CHECK(s.kind != SlotKind::param, ConfigError,
+                 "sim options: embedding groups '{}' match parameter quantizer '{}' (activations only)", rule.pattern,
+                 s.name);
+      s.node->options.embedding_groups(rule.groups);
+      s.permute_groups = rule.permute;
+      ++matched;
+    }
+    QSIM_CHECK(matched > 0, ConfigError, "sim options: embedding groups '{}' match no quantizer", rule.pattern);
+    logger()->info("quantsim: {} quantizers with {} embedding groups{} ('{}')", matched, rule.groups,
+                   rule.permute ? " (range-based permutation)" : "", rule.pattern);
   }
 }
 
@@ -333,6 +367,7 @@ torch::Tensor slot_parameter(const Block& block, const std::string& param) {
 void place_quantizers(const std::vector<Block>& blocks, std::vector<QuantizerSlot>& slots,
                       const QuantSimConfig& config, const SimOptions& options, const ModelTopology& topology) {
   Placer(blocks, slots, topology).apply(config, options, topology);
+  apply_name_rules(slots, options);
 }
 
 }  // namespace qsim::sim::detail

@@ -40,12 +40,22 @@ void write_json(const fs::path& path, const json& value) {
 }
 
 json options_json(const SimOptions& o) {
+  json overrides = json::array();
+  for (const BitwidthOverride& b : o.bitwidth_overrides()) {
+    overrides.push_back({{"pattern", b.pattern}, {"bitwidth", b.bitwidth}});
+  }
+  json groups = json::array();
+  for (const EmbeddingGroupsRule& r : o.embedding_groups()) {
+    groups.push_back({{"pattern", r.pattern}, {"groups", r.groups}, {"permute", r.permute}});
+  }
   return json{{"scheme", to_string(o.scheme())},
               {"param_bitwidth", o.param_bitwidth()},
               {"output_bitwidth", o.output_bitwidth()},
               {"percentile", o.percentile()},
               {"per_channel", o.per_channel() ? json(*o.per_channel()) : json(nullptr)},
-              {"mask_add_override", to_string(o.mask_add_override())}};
+              {"mask_add_override", to_string(o.mask_add_override())},
+              {"bitwidth_overrides", std::move(overrides)},
+              {"embedding_groups", std::move(groups)}};
 }
 
 template <typename T>
@@ -67,6 +77,20 @@ SimOptions options_from_json(const json& j, const std::string& where) {
   QSIM_CHECK(j.contains("per_channel"), ConfigError, "{}: missing 'per_channel'", where);
   if (!j.at("per_channel").is_null()) o.per_channel(state_field<bool>(j, "per_channel", where));
   o.mask_add_override(parse_mask_add_override(state_field<std::string>(j, "mask_add_override", where)));
+  // Both lists are absent from checkpoints written before mixed precision and PEG.
+  std::vector<BitwidthOverride> overrides;
+  for (const json& b : j.value("bitwidth_overrides", json::array())) {
+    overrides.push_back({state_field<std::string>(b, "pattern", where + ": 'bitwidth_overrides'"),
+                         state_field<int>(b, "bitwidth", where + ": 'bitwidth_overrides'")});
+  }
+  o.bitwidth_overrides(std::move(overrides));
+  std::vector<EmbeddingGroupsRule> groups;
+  for (const json& r : j.value("embedding_groups", json::array())) {
+    const std::string at = where + ": 'embedding_groups'";
+    groups.push_back({state_field<std::string>(r, "pattern", at), state_field<int64_t>(r, "groups", at),
+                      state_field<bool>(r, "permute", at)});
+  }
+  o.embedding_groups(std::move(groups));
   return o;
 }
 
@@ -79,7 +103,8 @@ json state_json(const QuantSim& sim) {
                               {"grid", quant::to_string(o.grid())},
                               {"bitwidth", o.bitwidth()},
                               {"symmetry", quant::to_string(o.symmetry())},
-                              {"channel_axis", o.channel_axis() ? json(*o.channel_axis()) : json(nullptr)}};
+                              {"channel_axis", o.channel_axis() ? json(*o.channel_axis()) : json(nullptr)},
+                              {"embedding_groups", o.embedding_groups()}};
   }
   return json{{"format", kStateFormat},
               {"version", 1},
@@ -126,6 +151,9 @@ void apply_slot_options(QuantSim& sim, const json& quantizers, const std::string
     QSIM_CHECK(q.contains("channel_axis"), ConfigError, "{}: missing 'channel_axis'", at);
     o.channel_axis(q.at("channel_axis").is_null() ? std::nullopt
                                                   : std::optional<int64_t>(state_field<int64_t>(q, "channel_axis", at)));
+    const int64_t groups = q.contains("embedding_groups") ? state_field<int64_t>(q, "embedding_groups", at) : 0;
+    QSIM_CHECK(groups >= 0, ConfigError, "{}: 'embedding_groups' must be >= 0, got {}", at, groups);
+    o.embedding_groups(groups);
   }
   QSIM_CHECK(quantizers.size() == sim.quantizers().size(), ConfigError,
              "{}: state lists {} quantizers, the model has {}", where, quantizers.size(), sim.quantizers().size());

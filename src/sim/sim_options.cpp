@@ -1,6 +1,10 @@
 #include "qsim/sim/sim_options.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <regex>
+#include <utility>
 
 #include "detail/check.hpp"
 
@@ -43,6 +47,43 @@ MaskAddOverride parse_mask_add_override(std::string_view name) {
       fmt::format("unknown mask_add override '{}': expected off or aimet_static_16bit_clamp", name));
 }
 
+namespace {
+
+// "PATTERN=NUMBER" split at the last '='.
+std::pair<std::string, int64_t> pattern_and_number(std::string_view text, std::string_view what) {
+  const std::size_t eq = text.rfind('=');
+  QSIM_CHECK(eq != std::string_view::npos && eq > 0 && eq + 1 < text.size(), ConfigError,
+             "{} '{}': expected PATTERN=NUMBER", what, text);
+  const std::string_view number = text.substr(eq + 1);
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
+  QSIM_CHECK(error == std::errc() && end == number.data() + number.size(), ConfigError,
+             "{} '{}': '{}' is not an integer", what, text, number);
+  return {std::string(text.substr(0, eq)), value};
+}
+
+void check_pattern(const std::string& pattern, std::string_view what) {
+  QSIM_CHECK(!pattern.empty(), ConfigError, "sim options: {}: empty pattern", what);
+  try {
+    std::regex compiled(pattern);
+  } catch (const std::regex_error& e) {
+    throw ConfigError(fmt::format("sim options: {}: '{}' is not a valid regular expression ({})", what, pattern,
+                                  e.what()));
+  }
+}
+
+}  // namespace
+
+BitwidthOverride parse_bitwidth_override(std::string_view text) {
+  const auto [pattern, bits] = pattern_and_number(text, "bitwidth override");
+  return {pattern, static_cast<int>(std::clamp<int64_t>(bits, -1, 1000))};
+}
+
+EmbeddingGroupsRule parse_embedding_groups_rule(std::string_view text) {
+  const auto [pattern, groups] = pattern_and_number(text, "embedding groups");
+  return {pattern, groups, true};
+}
+
 bool is_range_learning(QuantScheme scheme) {
   return scheme == QuantScheme::tf_range_learning || scheme == QuantScheme::tf_enhanced_range_learning;
 }
@@ -70,6 +111,16 @@ void SimOptions::validate() const {
              "sim options: mask_add override 'aimet_static_16bit_clamp' cannot be combined with scheme '{}' "
              "(AIMET 1.23 fails there with 'Bitwidth mismatched', semantics §7.4)",
              to_string(scheme_));
+  for (const BitwidthOverride& o : bitwidth_overrides_) {
+    check_pattern(o.pattern, "bitwidth override");
+    QSIM_CHECK(o.bitwidth >= 4 && o.bitwidth <= 32, ConfigError,
+               "sim options: bitwidth override '{}': bitwidth must be in [4, 32], got {}", o.pattern, o.bitwidth);
+  }
+  for (const EmbeddingGroupsRule& r : embedding_groups_) {
+    check_pattern(r.pattern, "embedding groups");
+    QSIM_CHECK(r.groups >= 1, ConfigError, "sim options: embedding groups '{}': groups must be >= 1, got {}",
+               r.pattern, r.groups);
+  }
 }
 
 }  // namespace qsim::sim

@@ -144,7 +144,7 @@ TEST_P(RangeLearningGradTest, AutogradMatchesSpecFormulas) {
   mins.set_requires_grad(true);
   maxs.set_requires_grad(true);
   const at::Tensor xg = x.clone().set_requires_grad(true);
-  const at::Tensor y = range_learning_quantize(xg, mins, maxs, {p.bitwidth, p.symmetry, p.axis, ScaleMode::divide});
+  const at::Tensor y = range_learning_quantize(xg, mins, maxs, {p.bitwidth, p.symmetry, p.axis, ScaleMode::divide, {}});
   y.backward(g);
   const SpecGrads spec = spec_grads(x, g, mins.detach(), maxs.detach(), p.bitwidth, p.symmetry, p.axis);
   for (int64_t c = 0; c < channels; ++c) {

@@ -45,7 +45,8 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// The observer set_observer installed (empty = none), so callers can chain theirs.
   const std::function<void(const torch::Tensor&)>& observer() const { return observer_; }
 
-  /// Static grid state: one encoding per tensor, or one per channel.
+  /// Static grid state: one encoding per tensor, one per channel, or one per
+  /// embedding group.
   bool has_encoding() const { return !encodings_.empty(); }
   /// The static encodings; on the learned grid, the current min/max as encodings
   /// (scale = (max − min)/N, offset = round_even(min/scale), as AIMET exports them).
@@ -54,9 +55,13 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   Encoding encoding() const;
   /// Sets the per-tensor encoding (bitwidth must match the options).
   void set_encoding(const Encoding& encoding);
-  /// Sets one encoding per channel (per tensor: exactly one).
+  /// Sets one encoding per channel (per tensor: exactly one; embedding groups: one
+  /// per group, in group order).
   void set_encodings(std::vector<Encoding> encodings);
-  void clear_encoding() { encodings_.clear(); }
+  void clear_encoding() {
+    encodings_.clear();
+    channel_encodings_.clear();
+  }
 
   /// Switches to range learning: encoding_min/max = f32 of the encodings' min/max
   /// (shape [1] per tensor, [C] per channel). Throws ConfigError without encodings.
@@ -64,6 +69,14 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// Back to the static grid with the learned min/max as encodings (the static
   /// kernel uses only min, max and bitwidth); the parameters stay registered, frozen.
   void switch_to_static_grid();
+
+  /// Embedding groups (options.embedding_groups() = K > 0): channel c of the last
+  /// axis uses group group_of_channel[c] (embedding_groups.hpp). Set by calibration
+  /// or load_encodings; ValueError unless K > 0, every entry is in [0, K) and
+  /// every group has a channel. A tensor whose last axis is not C long is a ValueError.
+  void set_group_of_channel(std::vector<int64_t> group_of_channel);
+  const std::vector<int64_t>& group_of_channel() const { return group_of_channel_; }
+  bool uses_embedding_groups() const { return options.embedding_groups() > 0; }
 
   /// Learnable range (defined on the learned grid only).
   torch::Tensor encoding_min;
@@ -73,8 +86,14 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
 
  private:
   void check_encoding(const Encoding& encoding) const;
+  torch::Tensor quantize(const torch::Tensor& x, bool in_place);
+  void check_group_input(const torch::Tensor& x) const;
+  const torch::Tensor& group_index(const torch::Device& device);
 
   std::vector<Encoding> encodings_;
+  std::vector<int64_t> group_of_channel_;
+  std::vector<Encoding> channel_encodings_;  // encodings_ spread to the channels (embedding groups)
+  torch::Tensor group_index_;                // group_of_channel_ as int64, on the last device used
   std::function<void(const torch::Tensor&)> observer_;
 };
 

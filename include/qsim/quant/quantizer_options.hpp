@@ -31,6 +31,10 @@ struct QuantizerOptions {
   TORCH_ARG(bool, enabled) = false;
   /// Learned grid only: x/Δ (AIMET) or x·(1/Δ) (PyTorch's convention).
   TORCH_ARG(ScaleMode, scale_mode) = ScaleMode::divide;
+  /// Per-embedding-group quantization along the last axis (embedding_groups.hpp):
+  /// 0 = off; K ≥ 1 = one encoding per group of channels. Activations only; not
+  /// combined with channel_axis.
+  TORCH_ARG(int64_t, embedding_groups) = 0;
 };
 
 std::string_view to_string(Grid grid);

@@ -21,6 +21,11 @@ struct RangeLearningOptions {
   Symmetry symmetry = Symmetry::asymmetric;
   std::optional<int64_t> channel_axis;  ///< empty = per tensor
   ScaleMode scale_mode = ScaleMode::divide;
+  /// Embedding groups (embedding_groups.hpp): when defined, an int64 tensor with one
+  /// group index per channel along `channel_axis`, and min/max hold one value per
+  /// group. The §5.4 sums of a group's channels are added in double before the
+  /// gradient formulas, so a group learns exactly as one tensor of its channels.
+  at::Tensor channel_groups;
 };
 
 /// The effective mode of one forward (§5.2), decided jointly for all channels.
@@ -34,6 +39,10 @@ LearnedMode learned_mode(const at::Tensor& min, const at::Tensor& max, Symmetry 
 
 /// §5.3: the grid (Δ, o, N) the forward uses for gated min/max.
 LearnedGridParams learned_grid_params(const at::Tensor& min, const at::Tensor& max, int bitwidth, Symmetry symmetry);
+
+/// The per-group grid spread to the channels: row c is row channel_groups[c]
+/// (`grid` itself when channel_groups is undefined).
+LearnedGridParams expand_groups(const LearnedGridParams& grid, const at::Tensor& channel_groups);
 
 /// Fake-quantizes x on the learned grid of (min, max) — which the caller has gated
 /// — with gradients for x, min and max (§5.4). min/max hold one value (shape [] or

@@ -5,6 +5,7 @@
 // against a model (quantizer names, bitwidths, channel counts). Keeping the two
 // apart lets a tool read, compare or fuzz an encodings file without a model.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct EncodingsFile {
     std::vector<quant::Encoding> encodings;
     /// Where it came from, for messages: "<origin>: 'param_encodings.<tensor>'".
     std::string where;
+    /// Activations with embedding groups: the group of each channel (one per
+    /// encoding); empty otherwise.
+    std::vector<int64_t> group_of_channel;
   };
   /// By quantizer name: "<block>.input_quantizers.<i>" or "<block>.output_quantizer".
   std::map<std::string, Entry> activations;
@@ -29,9 +33,11 @@ struct EncodingsFile {
 };
 
 /// Parses AIMET 1.23's torch layout ({"version", "activation_encodings",
-/// "param_encodings", "excluded_layers"}). Every encoding needs an integer
-/// bitwidth in [1, 32] and finite numbers with min <= max. Throws
-/// qsim::ConfigError naming `origin` and the entry at fault.
+/// "param_encodings", "excluded_layers"}), plus qsim's "embedding_groups" section
+/// (same block / input|output / index keys as activation_encodings, each a list of
+/// group indices, one per channel) for activations whose entry is a per-channel
+/// list. Every encoding needs an integer bitwidth in [1, 32] and finite numbers
+/// with min <= max. Throws qsim::ConfigError naming `origin` and the entry at fault.
 EncodingsFile parse_encodings(const nlohmann::json& file, const std::string& origin);
 
 }  // namespace qsim::sim

@@ -77,6 +77,8 @@ class QuantSim {
   /// feeds the calibration batches; quantizers that saw no data are deactivated
   /// (one warning lists them); then quantized mode, or range-learning mode for the
   /// range-learning schemes (learned grid initialised from the encodings, §5.1).
+  /// With embedding groups under an analyzer other than TF, `run` is called twice
+  /// (the groups' layout needs all the data first) and must feed the same batches.
   void compute_encodings(const std::function<void(torch::nn::Module&)>& run);
 
   /// Also called, during compute_encodings, with every tensor an activation
@@ -112,6 +114,9 @@ class QuantSim {
 
  private:
   QuantizerSlot& mutable_slot(const std::string& name);
+  struct ActivationAnalyzers;
+  void observe_for_pass_one(QuantizerSlot& slot, ActivationAnalyzers& analyzers, std::size_t index);
+  void run_calibration(const std::function<void(torch::nn::Module&)>& run);
   void apply_mode();
   void enter_learned_grid();
   void apply_mask_add_override();

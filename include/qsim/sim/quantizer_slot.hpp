@@ -32,6 +32,8 @@ struct QuantizerSlot {
   /// Frozen quantizers keep their encoding through compute_encodings and stay on
   /// the static grid in range-learning mode (AIMET's freeze_encoding).
   bool frozen = false;
+  /// Embedding groups only: calibration sorts the channels by range before grouping.
+  bool permute_groups = true;
 
   /// "<block>.<param>" for parameters (the param_encodings key), else the block.
   std::string tensor_name() const { return kind == SlotKind::param ? block + "." + param : block; }

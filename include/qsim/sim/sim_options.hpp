@@ -4,8 +4,11 @@
 // (quant_scheme, default_param_bw, default_output_bw) plus qsim's named options
 // for the places where AIMET's behaviour depends on an accident (§7.4).
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <torch/arg.h>
 
@@ -45,6 +48,30 @@ bool is_range_learning(QuantScheme scheme);
 /// The analyzer that calibrates activations under the scheme.
 analysis::AnalyzerKind activation_analyzer(QuantScheme scheme);
 
+/// Mixed precision: every quantizer whose name (its module path, e.g.
+/// "bert.encoder.layer.3.output.add.output_quantizer") contains a match of
+/// `pattern` (ECMAScript regex, std::regex_search) gets `bitwidth` instead of
+/// param_bitwidth / output_bitwidth. Later overrides win over earlier ones.
+struct BitwidthOverride {
+  std::string pattern;
+  int bitwidth = 16;
+};
+
+/// Per-embedding-group quantization (quant/embedding_groups.hpp) for the activation
+/// (input/output) quantizers whose name matches `pattern` (as above): the last axis
+/// split into `groups` groups, after the range-based permutation when `permute`.
+struct EmbeddingGroupsRule {
+  std::string pattern;
+  int64_t groups = 6;
+  bool permute = true;
+};
+
+/// "PATTERN=BITS" (e.g. "output\\.add=16") as a BitwidthOverride; ConfigError naming
+/// the text when the '=' or the number is missing. The last '=' splits.
+BitwidthOverride parse_bitwidth_override(std::string_view text);
+/// "PATTERN=GROUPS" as an EmbeddingGroupsRule (permute on); errors as above.
+EmbeddingGroupsRule parse_embedding_groups_rule(std::string_view text);
+
 /// Example: `SimOptions().scheme(QuantScheme::tf_range_learning).param_bitwidth(8)`.
 struct SimOptions {
   /// default_param_bw: parameter quantizers.
@@ -57,12 +84,18 @@ struct SimOptions {
   /// Overrides the config's per_channel_quantization for every op when set.
   TORCH_ARG(std::optional<bool>, per_channel);
   TORCH_ARG(MaskAddOverride, mask_add_override) = MaskAddOverride::off;
+  /// Mixed precision by name pattern; each pattern must match at least one quantizer.
+  TORCH_ARG(std::vector<BitwidthOverride>, bitwidth_overrides);
+  /// Per-embedding-group activations by name pattern; each pattern must match at
+  /// least one activation quantizer and no parameter quantizer.
+  TORCH_ARG(std::vector<EmbeddingGroupsRule>, embedding_groups);
 
  public:
   /// Throws ConfigError for bitwidths outside [4, 32] (AIMET's range is 4..31
-  /// for defaults; 32 is kept for experiments), a percentile outside (0, 100], or
+  /// for defaults; 32 is kept for experiments), a percentile outside (0, 100],
   /// the mask override combined with a range-learning scheme (AIMET 1.23 raises
-  /// "Bitwidth mismatched" there, §7.4).
+  /// "Bitwidth mismatched" there, §7.4), a pattern that is not a valid regex, or
+  /// embedding groups < 1.
   void validate() const;
 };
 

@@ -33,6 +33,9 @@ struct BertConfig {
   int64_t max_position_embeddings = 512;
   int64_t type_vocab_size = 2;
   double layer_norm_eps = 1e-12;
+  /// Standard deviation of HF's random initialisation (Linear and Embedding weights
+  /// ~ N(0, initializer_range), biases 0, LayerNorm 1 / 0); unused when weights load.
+  double initializer_range = 0.02;
   /// Only "gelu" (exact erf GELU) is supported.
   std::string hidden_act = "gelu";
   double hidden_dropout_prob = 0.1;

@@ -1,0 +1,83 @@
+#include "demo_variants.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "qsim/log.hpp"
+#include "qsim/models/bert/quantizer_patterns.hpp"
+#include "qsim/sim/quant_sim.hpp"
+#include "qsim/train/predict.hpp"
+#include "qsim/train/trainer.hpp"
+
+namespace qsim::examples {
+namespace {
+
+double mean_of(const std::vector<double>& values, std::size_t first, std::size_t count) {
+  const std::size_t end = std::min(values.size(), first + count);
+  if (first >= end) return 0.0;
+  return std::accumulate(values.begin() + static_cast<std::ptrdiff_t>(first),
+                         values.begin() + static_cast<std::ptrdiff_t>(end), 0.0) /
+         static_cast<double>(end - first);
+}
+
+// A deep copy of the trained FP32 model: same weights, its own quantizer nodes.
+models::bert::BertForTask copy_of(const models::bert::BertForTask& model, torch::Device device) {
+  auto copy = std::dynamic_pointer_cast<models::bert::BertForTaskImpl>(model->clone(device));
+  return models::bert::BertForTask(copy);
+}
+
+}  // namespace
+
+nlohmann::json VariantResult::to_json() const {
+  nlohmann::json out = {{"ptq", ptq}, {"seconds", seconds}};
+  if (qat) {
+    out["qat"] = *qat;
+    out["qat_loss_first_10_steps"] = first_qat_loss;
+    out["qat_loss_last_10_steps"] = last_qat_loss;
+  }
+  return out;
+}
+
+sim::SimOptions variant_options(const DemoVariant& variant) {
+  sim::SimOptions options = sim::SimOptions()
+                                .scheme(sim::QuantScheme::tf_range_learning)
+                                .param_bitwidth(variant.weight_bw)
+                                .output_bitwidth(variant.act_bw);
+  if (variant.mixed_precision_bits > 0) {
+    options.bitwidth_overrides({{models::bert::kFfnResidualQuantizers, variant.mixed_precision_bits}});
+  }
+  if (variant.peg_groups > 0) {
+    options.embedding_groups({{models::bert::kFfnResidualQuantizers, variant.peg_groups, true}});
+  }
+  return options;
+}
+
+VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVariant& variant,
+                          const train::TaskDataset& train_data, const VariantRun& run) {
+  const auto start = std::chrono::steady_clock::now();
+  models::bert::BertForTask model = copy_of(fp32, run.device);
+  sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(), variant_options(variant));
+  quantsim.compute_encodings([&](torch::nn::Module&) {
+    train::run_batches(model, train_data, run.batch_size, run.calibration_batches, run.device);
+  });
+  VariantResult result;
+  quantsim.set_mode(sim::Mode::quantized);
+  result.ptq = run.score(model);
+  logger()->info("demo: {} PTQ {:.2f}", variant.name, result.ptq);
+  if (variant.qat) {
+    quantsim.set_mode(sim::Mode::range_learning);
+    train::Trainer trainer(model, run.qat);
+    const train::TrainResult trained = trainer.train(train_data);
+    result.first_qat_loss = mean_of(trained.losses, 0, 10);
+    result.last_qat_loss = mean_of(trained.losses, trained.losses.size() - std::min<std::size_t>(10, trained.losses.size()), 10);
+    quantsim.set_mode(sim::Mode::quantized);
+    result.qat = run.score(model);
+    logger()->info("demo: {} QAT {:.2f} (loss {:.4f} → {:.4f})", variant.name, *result.qat, result.first_qat_loss,
+                   result.last_qat_loss);
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace qsim::examples

@@ -1,0 +1,54 @@
+#pragma once
+
+// bert_demo's quantized rows: each variant is simulated on its own copy of the
+// trained FP32 model (QAT changes weights, so variants must not share them):
+// calibrate (PTQ), score, then optionally range-learning QAT and score again.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/sim/sim_options.hpp"
+#include "qsim/train/task_dataset.hpp"
+#include "qsim/train/train_options.hpp"
+
+namespace qsim::examples {
+
+/// One simulated configuration: bitwidths, the paper's two PTQ fixes, and QAT.
+struct DemoVariant {
+  std::string name;  ///< "W8A8", "W4A8 +MP16", ...
+  int weight_bw = 8;
+  int act_bw = 8;
+  int mixed_precision_bits = 0;  ///< > 0: the FFN residual activations at this width
+  int64_t peg_groups = 0;        ///< > 0: the FFN residual activations in this many embedding groups
+  bool qat = false;
+};
+
+struct VariantRun {
+  int64_t calibration_batches = 16;
+  int64_t batch_size = 32;
+  train::TrainOptions qat;  ///< the QAT recipe (max_steps, learning rates, ...)
+  torch::Device device = torch::kCPU;
+  /// The dev metric of a model, in points.
+  std::function<double(models::bert::BertForTask&)> score;
+};
+
+struct VariantResult {
+  double ptq = 0.0;
+  std::optional<double> qat;
+  double first_qat_loss = 0.0;  ///< mean loss of the first 10 QAT steps (the PTQ model's loss)
+  double last_qat_loss = 0.0;   ///< mean loss of the last 10 steps
+  double seconds = 0.0;
+  nlohmann::json to_json() const;
+};
+
+/// The SimOptions of a variant (tf_range_learning, AIMET's default config).
+sim::SimOptions variant_options(const DemoVariant& variant);
+
+VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVariant& variant,
+                          const train::TaskDataset& train_data, const VariantRun& run);
+
+}  // namespace qsim::examples
