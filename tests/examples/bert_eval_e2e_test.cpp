@@ -242,6 +242,50 @@ TEST_F(BertEvalTest, BitwidthFlagsReachEveryQuantizerAndTheExport) {
   EXPECT_GT(params, 10);
 }
 
+// The paper's two PTQ fixes from the command line: 16-bit FFN residual activations
+// and embedding groups, visible in results.json and in the saved encodings; the
+// saved checkpoint evaluates to the same numbers.
+TEST_F(BertEvalTest, MixedPrecisionAndPegFlagsReachTheExport) {
+  const fs::path out = *root_ / "out_sst2_mp_peg";
+  const fs::path saved = *root_ / "sst2_mp_peg";
+  const RunResult r = run(common("bert_w8a8_sst2", out) +
+                          fmt::format(" --model_dir '{}' --save_quantized_model_dir '{}' --bitwidth_override "
+                                      "ffn_residual=16 --peg ffn_residual=2 --peg_permute false",
+                                      (*root_ / "seqcls2").string(), saved.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read(out / "results.md").find("W8A8 +MP +PEG (qsim)"), std::string::npos);
+  const nlohmann::json flags = results(out).at("settings").at("sim_flags");
+  EXPECT_EQ(flags.at("peg"), nlohmann::json::array({"ffn_residual=2"}));
+  EXPECT_EQ(flags.at("peg_permute"), false);
+  const nlohmann::json encodings = nlohmann::json::parse(read(saved / sim::kEncodingsFileName));
+  const nlohmann::json& add = encodings.at("activation_encodings").at("bert.encoder.layer.0.output.add").at("output").at("0");
+  ASSERT_TRUE(add.is_array());
+  EXPECT_EQ(add.front().at("bitwidth"), 16);
+  // Without the permutation the two groups are the two halves of the hidden axis.
+  const std::vector<int64_t> layout =
+      encodings.at("embedding_groups").at("bert.encoder.layer.0.output.add").at("output").at("0");
+  ASSERT_EQ(layout.size(), add.size());
+  for (std::size_t c = 0; c < layout.size(); ++c) EXPECT_EQ(layout[c], c < layout.size() / 2 ? 0 : 1) << c;
+  EXPECT_EQ(encodings.at("activation_encodings").at("bert.encoder.layer.0.attention.output.add").at("output").at("0").at("bitwidth"), 8);
+
+  const fs::path again = *root_ / "out_sst2_mp_peg_reload";
+  const RunResult reload = run(common("bert_w8a8_sst2", again) + fmt::format(" --quantized_model_dir '{}'", saved.string()));
+  ASSERT_EQ(reload.exit_code, 0) << reload.err;
+  EXPECT_EQ(results(again).at("headline"), results(out).at("headline"));
+
+  RunResult bad = run(common("bert_w8a8_sst2", *root_ / "out_bad_peg") +
+                      fmt::format(" --model_dir '{}' --peg ffn_residual=0", (*root_ / "seqcls2").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--peg 'ffn_residual=0'"), std::string::npos) << bad.err;
+  bad = run(common("bert_w8a8_sst2", *root_ / "out_bad_peg") +
+            fmt::format(" --model_dir '{}' --bitwidth_override nothing_here=16", (*root_ / "seqcls2").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("'nothing_here' matches no quantizer"), std::string::npos) << bad.err;
+  bad = run(common("bert_w8a8_sst2", *root_ / "out_bad_peg") + " --quantized_model_dir somewhere --peg add=2");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--peg"), std::string::npos) << bad.err;
+}
+
 TEST_F(BertEvalTest, BadBitwidthFlagsAreClearErrors) {
   const std::string model = fmt::format(" --model_dir '{}'", (*root_ / "seqcls2").string());
   RunResult r = run(common("bert_w8a8_sst2", *root_ / "out_bad_bw") + model + " --weight_bw 3");
