@@ -8,10 +8,9 @@
 // Bondarenko et al. (2021): 16-bit FFN residual activations (mixed precision) and
 // per-embedding-group quantization of the same activations. Everything runs on
 // the CPU in a few minutes; see docs/results.md.
-#include <algorithm>
 #include <chrono>
-#include <exception>
-#include <numeric>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -24,7 +23,6 @@
 #include "qsim/log.hpp"
 #include "qsim/models/bert/bert_config.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
-#include "qsim/sim/quant_sim.hpp"
 #include "qsim/train/predict.hpp"
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
@@ -55,8 +53,8 @@ struct DemoFlags {
   int64_t qat_steps = 400;
   double qat_learning_rate = 1e-4;
   double qat_range_learning_rate = 0.0;  // 0: qat_learning_rate
-  int low_weight_bw = 4;
-  int low_act_bw = 8;
+  int low_weight_bw = 8;
+  int low_act_bw = 4;
   int mixed_precision_bits = 16;
   int64_t peg_groups = 6;
   uint64_t seed = 42;
@@ -147,6 +145,69 @@ nlohmann::json flags_json(const DemoFlags& f) {
           {"threads", f.threads}};
 }
 
+// FP32 training from random initialisation; returns its seconds.
+double train_fp32(models::bert::BertForTask& model, const train::TaskDataset& data, const DemoFlags& f) {
+  const auto start = Clock::now();
+  train::Trainer trainer(model, train::TrainOptions()
+                                    .learning_rate(f.learning_rate)
+                                    .warmup_ratio(0.06)
+                                    .weight_decay(0.01)
+                                    .dropout(f.dropout)
+                                    .batch_size(f.batch_size)
+                                    .epochs(f.epochs)
+                                    .seed(f.seed)
+                                    .trim_padding(true)
+                                    .group_by_length(true)
+                                    .log_every(200));
+  trainer.train(data);
+  return seconds_since(start);
+}
+
+train::TrainOptions qat_options(const DemoFlags& f) {
+  return train::TrainOptions()
+      .learning_rate(f.qat_learning_rate)
+      .range_learning_rate(f.qat_range_learning_rate > 0.0 ? f.qat_range_learning_rate : f.qat_learning_rate)
+      .warmup_ratio(0.1)
+      .dropout(0.0)
+      .batch_size(f.batch_size)
+      .max_steps(f.qat_steps)
+      .seed(f.seed + 1)
+      .trim_padding(true)
+      .group_by_length(true)
+      .log_every(100);
+}
+
+// W8A8 and the lower setting (PTQ and QAT), then the lower setting's PTQ fixes.
+std::vector<examples::DemoVariant> demo_variants(const DemoFlags& f) {
+  const std::string low = fmt::format("W{}A{}", f.low_weight_bw, f.low_act_bw);
+  const int w = f.low_weight_bw, a = f.low_act_bw;
+  const bool qat = f.qat_steps > 0;
+  return {
+      {"W8A8", 8, 8, 0, 0, true, qat},
+      {low, w, a, 0, 0, true, qat},
+      {fmt::format("{} +MP{}", low, f.mixed_precision_bits), w, a, f.mixed_precision_bits, 0, true, false},
+      {fmt::format("{} +PEG{}", low, f.peg_groups), w, a, 0, f.peg_groups, true, false},
+      {fmt::format("{} +PEG{} (no permutation)", low, f.peg_groups), w, a, 0, f.peg_groups, false, false},
+  };
+}
+
+// Per variant: what PTQ lost and what QAT won back, and how long it took.
+std::string variant_notes(double fp32, const std::vector<examples::DemoVariant>& variants,
+                          const std::vector<examples::VariantResult>& results, int64_t qat_steps) {
+  std::string notes;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const examples::VariantResult& r = results[i];
+    const double lost = fp32 - r.ptq;
+    notes += fmt::format("{}: PTQ loses {:.2f} points", variants[i].name, lost);
+    if (r.qat) {
+      notes += fmt::format("; QAT ({} steps) recovers {:.2f}{}", qat_steps, *r.qat - r.ptq,
+                           lost > 0.0 ? fmt::format(" ({:.0f} % of the loss)", 100.0 * (*r.qat - r.ptq) / lost) : "");
+    }
+    notes += fmt::format(" ({:.0f} s).\n", r.seconds);
+  }
+  return notes;
+}
+
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
   at::set_num_threads(f.threads);
@@ -168,20 +229,7 @@ int run(const DemoFlags& f) {
   torch::manual_seed(f.seed);
   models::bert::BertForTask model(demo_config(f, card, tokenizer.vocab().size()));
   model->to(device);
-  const auto fp32_start = Clock::now();
-  train::Trainer fp32_trainer(model, train::TrainOptions()
-                                         .learning_rate(f.learning_rate)
-                                         .warmup_ratio(0.06)
-                                         .weight_decay(0.01)
-                                         .dropout(f.dropout)
-                                         .batch_size(f.batch_size)
-                                         .epochs(f.epochs)
-                                         .seed(f.seed)
-                                         .trim_padding(true)
-                                         .group_by_length(true)
-                                         .log_every(200));
-  fp32_trainer.train(train_data);
-  const double fp32_train_s = seconds_since(fp32_start);
+  const double fp32_train_s = train_fp32(model, train_data, f);
   const double fp32 = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
 
@@ -189,27 +237,9 @@ int run(const DemoFlags& f) {
   run.calibration_batches = f.calibrate;
   run.batch_size = f.batch_size;
   run.device = device;
-  run.qat = train::TrainOptions()
-                .learning_rate(f.qat_learning_rate)
-                .range_learning_rate(f.qat_range_learning_rate > 0.0 ? f.qat_range_learning_rate : f.qat_learning_rate)
-                .warmup_ratio(0.1)
-                .dropout(0.0)
-                .batch_size(f.batch_size)
-                .max_steps(f.qat_steps)
-                .seed(f.seed + 1)
-                .trim_padding(true)
-                .group_by_length(true)
-                .log_every(100);
+  run.qat = qat_options(f);
   run.score = [&](models::bert::BertForTask& m) { return score(m, card, dev, tokenizer.vocab(), device); };
-
-  const std::string low = fmt::format("W{}A{}", f.low_weight_bw, f.low_act_bw);
-  const std::vector<examples::DemoVariant> variants = {
-      {"W8A8", 8, 8, 0, 0, f.qat_steps > 0},
-      {low, f.low_weight_bw, f.low_act_bw, 0, 0, f.qat_steps > 0},
-      {fmt::format("{} +MP{}", low, f.mixed_precision_bits), f.low_weight_bw, f.low_act_bw, f.mixed_precision_bits, 0,
-       false},
-      {fmt::format("{} +PEG{}", low, f.peg_groups), f.low_weight_bw, f.low_act_bw, 0, f.peg_groups, false},
-  };
+  const std::vector<examples::DemoVariant> variants = demo_variants(f);
   std::vector<examples::VariantResult> results;
   for (const examples::DemoVariant& variant : variants) {
     results.push_back(examples::run_variant(model, variant, train_data, run));
@@ -221,21 +251,11 @@ int run(const DemoFlags& f) {
       fmt::format("{} layers, hidden {}, {} heads, seq {}, vocab {}; {} train examples, {} epoch(s), batch {}",
                   f.layers, f.hidden, f.heads, f.max_seq_length, tokenizer.vocab().size(), train_data.size(),
                   f.epochs, f.batch_size);
-  std::string notes = fmt::format("Model: {}.\n", model_line);
+  const std::string notes =
+      fmt::format("Model: {}.\n{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
+                  variant_notes(fp32, variants, results, f.qat_steps), fp32_train_s, total_s, f.threads);
   nlohmann::json variants_json = nlohmann::json::object();
-  for (std::size_t i = 0; i < variants.size(); ++i) {
-    const examples::VariantResult& r = results[i];
-    variants_json[variants[i].name] = r.to_json();
-    notes += fmt::format("{}: PTQ loses {:.2f} points", variants[i].name, fp32 - r.ptq);
-    if (r.qat) {
-      const double lost = fp32 - r.ptq;
-      notes += fmt::format("; QAT ({} steps) recovers {:.2f}{}", f.qat_steps, *r.qat - r.ptq,
-                           lost > 0.0 ? fmt::format(" ({:.0f} % of the loss)", 100.0 * (*r.qat - r.ptq) / lost) : "");
-    }
-    notes += fmt::format(" ({:.0f} s).\n", r.seconds);
-  }
-  notes += fmt::format("Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", fp32_train_s, total_s,
-                       f.threads);
+  for (std::size_t i = 0; i < variants.size(); ++i) variants_json[variants[i].name] = results[i].to_json();
   const nlohmann::json json = {{"task", card.task},
                                {"device", f.device},
                                {"metric", card.metric},

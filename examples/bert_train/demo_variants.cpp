@@ -48,7 +48,7 @@ sim::SimOptions variant_options(const DemoVariant& variant) {
     options.bitwidth_overrides({{models::bert::kFfnResidualQuantizers, variant.mixed_precision_bits}});
   }
   if (variant.peg_groups > 0) {
-    options.embedding_groups({{models::bert::kFfnResidualQuantizers, variant.peg_groups, true}});
+    options.embedding_groups({{models::bert::kFfnResidualQuantizers, variant.peg_groups, variant.peg_permute}});
   }
   return options;
 }

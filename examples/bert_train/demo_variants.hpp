@@ -24,6 +24,7 @@ struct DemoVariant {
   int act_bw = 8;
   int mixed_precision_bits = 0;  ///< > 0: the FFN residual activations at this width
   int64_t peg_groups = 0;        ///< > 0: the FFN residual activations in this many embedding groups
+  bool peg_permute = true;       ///< PEG: range-based permutation before grouping
   bool qat = false;
 };
 
