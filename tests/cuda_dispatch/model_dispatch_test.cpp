@@ -11,6 +11,7 @@
 #include "qsim/analysis/encoding_analyzer.hpp"
 #include "qsim/error.hpp"
 #include "qsim/analysis/per_channel_analyzer.hpp"
+#include "qsim/models/bert/quantizer_patterns.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "sim/tiny_bert.hpp"
 #include "torch_cuda_support.hpp"
@@ -79,6 +80,54 @@ TEST(ModelDispatchTest, QuantizedTinyBertLogitsMatchTheCpu) {
       const torch::Tensor cpu = run(torch::kCPU);
       const torch::Tensor gpu = run(kCuda);
       EXPECT_LE((gpu - cpu).abs().max().item<double>(), 1e-4);
+    }
+  }
+}
+
+// The paper's fixes on the device: 16-bit FFN residual activations and embedding
+// groups (layout, group encodings, grouped range learning) give the CPU's logits
+// and range gradients.
+TEST(ModelDispatchTest, MixedPrecisionAndEmbeddingGroupsMatchTheCpu) {
+  QSIM_REQUIRE_TORCH_CUDA();
+  const test::Batch batch = test::load_batch("sharp");
+  for (const auto scheme : {sim::QuantScheme::tf, sim::QuantScheme::tf_enhanced, sim::QuantScheme::tf_range_learning}) {
+    SCOPED_TRACE(sim::to_string(scheme));
+    struct Out {
+      torch::Tensor logits;
+      std::map<std::string, torch::Tensor> layouts_and_grads;
+    };
+    auto run = [&](torch::Device device) {
+      auto model = test::load_tiny("sharp", "seqcls3");
+      model->to(device);
+      const torch::Tensor ids = batch.input_ids.to(device);
+      const torch::Tensor types = batch.token_type_ids.to(device);
+      const torch::Tensor mask = batch.attention_mask.to(device);
+      const auto options = sim::SimOptions()
+                               .scheme(scheme)
+                               .bitwidth_overrides({{R"(output\.dense\.output)", 16}})
+                               .embedding_groups({{models::bert::kFfnResidualQuantizers, 3, true}});
+      sim::QuantSim sim(model, sim::QuantSimConfig::aimet_default(), options);
+      sim.compute_encodings([&](torch::nn::Module&) { model(ids, types, mask); });
+      Out out;
+      const torch::Tensor logits = model(ids, types, mask).logits;
+      out.logits = logits.detach().to(torch::kCPU);
+      if (sim::is_range_learning(scheme)) logits.pow(2).sum().backward();
+      for (const sim::QuantizerSlot* slot : sim.active_quantizers()) {
+        if (!slot->node->uses_embedding_groups()) continue;
+        out.layouts_and_grads[slot->name + ".layout"] = torch::tensor(slot->node->group_of_channel());
+        const torch::Tensor& g = slot->node->encoding_max.defined() ? slot->node->encoding_max.grad() : torch::Tensor();
+        if (g.defined()) out.layouts_and_grads[slot->name + ".encoding_max"] = g.to(torch::kCPU);
+      }
+      return out;
+    };
+    const Out cpu = run(torch::kCPU);
+    const Out gpu = run(kCuda);
+    EXPECT_LE((gpu.logits - cpu.logits).abs().max().item<double>(), 1e-4);
+    ASSERT_EQ(gpu.layouts_and_grads.size(), cpu.layouts_and_grads.size());
+    for (const auto& [name, value] : cpu.layouts_and_grads) {
+      ASSERT_TRUE(gpu.layouts_and_grads.count(name)) << name;
+      const double scale = value.abs().max().item<double>();
+      EXPECT_LE((gpu.layouts_and_grads.at(name) - value).abs().max().item<double>(), 1e-3 * scale + 1e-6) << name;
     }
   }
 }
