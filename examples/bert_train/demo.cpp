@@ -208,6 +208,17 @@ std::string variant_notes(double fp32, const std::vector<examples::DemoVariant>&
   return notes;
 }
 
+// One line per FFN residual quantizer: how far its widest channel sticks out.
+std::string range_notes(const nlohmann::json& ranges) {
+  std::string notes = "FFN residual activations, channel ranges (max - min) on the calibration batches:\n";
+  for (const auto& [name, r] : ranges.items()) {
+    notes += fmt::format("  {}: median {:.3g}, widest {:.3g} ({:.1f}x), {} channel(s) above 6x the median\n", name,
+                         r.at("median_range").get<double>(), r.at("max_range").get<double>(),
+                         r.at("max_over_median").get<double>(), r.at("outlier_channels").size());
+  }
+  return notes;
+}
+
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
   at::set_num_threads(f.threads);
@@ -245,6 +256,7 @@ int run(const DemoFlags& f) {
     results.push_back(examples::run_variant(model, variant, train_data, run));
   }
 
+  const nlohmann::json ranges = examples::ffn_residual_ranges(model, train_data, run);
   const examples::ResultsTable table = demo_table(card, fp32, variants, results, f);
   const double total_s = seconds_since(start);
   const std::string model_line =
@@ -252,8 +264,9 @@ int run(const DemoFlags& f) {
                   f.layers, f.hidden, f.heads, f.max_seq_length, tokenizer.vocab().size(), train_data.size(),
                   f.epochs, f.batch_size);
   const std::string notes =
-      fmt::format("Model: {}.\n{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
-                  variant_notes(fp32, variants, results, f.qat_steps), fp32_train_s, total_s, f.threads);
+      fmt::format("Model: {}.\n{}{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
+                  variant_notes(fp32, variants, results, f.qat_steps), range_notes(ranges), fp32_train_s, total_s,
+                  f.threads);
   nlohmann::json variants_json = nlohmann::json::object();
   for (std::size_t i = 0; i < variants.size(); ++i) variants_json[variants[i].name] = results[i].to_json();
   const nlohmann::json json = {{"task", card.task},
@@ -261,6 +274,7 @@ int run(const DemoFlags& f) {
                                {"metric", card.metric},
                                {"fp32", fp32},
                                {"variants", variants_json},
+                               {"ffn_residual_channel_ranges", ranges},
                                {"reference", card.reference},
                                {"model", model_line},
                                {"settings", flags_json(f)},

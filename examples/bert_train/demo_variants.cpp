@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <numeric>
+#include <regex>
 
 #include "qsim/log.hpp"
 #include "qsim/models/bert/quantizer_patterns.hpp"
@@ -27,7 +29,46 @@ models::bert::BertForTask copy_of(const models::bert::BertForTask& model, torch:
   return models::bert::BertForTask(copy);
 }
 
+// Running per-channel extremes of the last axis.
+struct ChannelExtremes {
+  torch::Tensor min, max;
+  void update(const torch::Tensor& x) {
+    const torch::Tensor rows = x.detach().reshape({-1, x.size(-1)}).to(torch::kCPU);
+    const torch::Tensor lo = std::get<0>(rows.min(0)), hi = std::get<0>(rows.max(0));
+    min = min.defined() ? torch::minimum(min, lo) : lo;
+    max = max.defined() ? torch::maximum(max, hi) : hi;
+  }
+};
+
 }  // namespace
+
+nlohmann::json ffn_residual_ranges(const models::bert::BertForTask& fp32, const train::TaskDataset& train_data,
+                                   const VariantRun& run) {
+  models::bert::BertForTask model = copy_of(fp32, run.device);
+  sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(), sim::SimOptions());
+  const std::regex pattern(models::bert::kFfnResidualQuantizers);
+  std::map<std::string, ChannelExtremes> extremes;
+  quantsim.set_calibration_observer([&](const sim::QuantizerSlot& slot, const torch::Tensor& x) {
+    if (std::regex_search(slot.name, pattern)) extremes[slot.name].update(x);
+  });
+  quantsim.compute_encodings([&](torch::nn::Module&) {
+    train::run_batches(model, train_data, run.batch_size, run.calibration_batches, run.device);
+  });
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, e] : extremes) {
+    const torch::Tensor range = (e.max - e.min).to(torch::kDouble);
+    const double median = range.median().item<double>();
+    const double widest = range.max().item<double>();
+    const torch::Tensor outliers = torch::nonzero(range > 6.0 * median).reshape({-1});
+    out[name] = {{"channels", range.numel()},
+                 {"median_range", median},
+                 {"max_range", widest},
+                 {"max_over_median", widest / median},
+                 {"outlier_channels", std::vector<int64_t>(outliers.data_ptr<int64_t>(),
+                                                           outliers.data_ptr<int64_t>() + outliers.numel())}};
+  }
+  return out;
+}
 
 nlohmann::json VariantResult::to_json() const {
   nlohmann::json out = {{"ptq", ptq}, {"seconds", seconds}};

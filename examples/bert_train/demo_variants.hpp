@@ -49,6 +49,13 @@ struct VariantResult {
 /// The SimOptions of a variant (tf_range_learning, AIMET's default config).
 sim::SimOptions variant_options(const DemoVariant& variant);
 
+/// Per-channel ranges of the FFN residual activations (models::bert::
+/// kFfnResidualQuantizers) on the calibration batches, W8A8 weights: for each
+/// quantizer the median and largest channel range (max − min), their ratio and
+/// the channels wider than 6× the median — the outliers PEG's permutation groups.
+nlohmann::json ffn_residual_ranges(const models::bert::BertForTask& fp32, const train::TaskDataset& train_data,
+                                   const VariantRun& run);
+
 VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVariant& variant,
                           const train::TaskDataset& train_data, const VariantRun& run);
 
