@@ -49,6 +49,7 @@ struct DemoFlags {
   int64_t max_train_samples = 0;
   double learning_rate = 1e-3;
   double dropout = 0.1;
+  double initializer_range = 0.02;  // Hugging Face's default
   int64_t calibrate = 16;
   int64_t qat_steps = 400;
   double qat_learning_rate = 1e-4;
@@ -86,6 +87,7 @@ models::bert::BertConfig demo_config(const DemoFlags& f, const examples::ModelCa
                          {"intermediate_size", 4 * f.hidden},
                          {"max_position_embeddings", std::max<int64_t>(128, f.max_seq_length)},
                          {"hidden_dropout_prob", f.dropout},
+                         {"initializer_range", f.initializer_range},
                          {"attention_probs_dropout_prob", f.dropout},
                          {"num_labels", examples::num_labels_of(card)},
                          {"architectures", {"BertForSequenceClassification"}}};
@@ -133,6 +135,7 @@ nlohmann::json flags_json(const DemoFlags& f) {
           {"batch_size", f.batch_size},
           {"epochs", f.epochs},
           {"learning_rate", f.learning_rate},
+          {"initializer_range", f.initializer_range},
           {"calibrate", f.calibrate},
           {"qat_steps", f.qat_steps},
           {"qat_learning_rate", f.qat_learning_rate},
@@ -304,6 +307,8 @@ int main(int argc, char** argv) {
   app.add_option("--max_train_samples", f.max_train_samples, "use the first N train rows (0 = all)");
   app.add_option("--learning_rate", f.learning_rate, "FP32 peak learning rate");
   app.add_option("--dropout", f.dropout, "FP32 dropout")->check(CLI::Range(0.0, 0.9));
+  app.add_option("--initializer_range", f.initializer_range, "std of the random initialisation (HF's 0.02)")
+      ->check(CLI::Range(0.0, 10.0));
   app.add_option("--calibrate", f.calibrate, "calibration batches")->check(CLI::Range(1, 100000));
   app.add_option("--qat_steps", f.qat_steps, "QAT steps")->check(CLI::Range(0, 1000000));
   app.add_option("--qat_learning_rate", f.qat_learning_rate, "QAT learning rate of the weights (and of the ranges, by default)");

@@ -334,22 +334,35 @@ TEST_F(BertEvalTest, BertTrainBadInputIsAClearError) {
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
 }
 
-// bert_demo on any small GLUE task: trains from scratch, writes the three rows and the
-// card's metric and reference row.
+// bert_demo on any small GLUE task: trains from scratch, writes FP32 and every
+// variant's rows (PTQ; QAT for W8A8 and the lower setting), the card's metric and
+// reference row, and the FFN residual range report.
 TEST_F(BertEvalTest, DemoRunsOnOtherTasksWithTheirMetric) {
   for (const auto& [task, metric] : {std::pair<std::string, std::string>{"stsb", "corr"}, {"mrpc", "f1"}}) {
     const fs::path out = *root_ / ("demo_" + task);
     const RunResult r = run_command(fmt::format(
         "'{}' --task {} --data_dir '{}' --output_dir '{}' --layers 1 --hidden 16 --heads 2 --max_seq_length 16 "
-        "--batch_size 4 --epochs 1 --calibrate 1 --qat_steps 2 --threads 1",
+        "--batch_size 4 --epochs 1 --calibrate 1 --qat_steps 2 --threads 1 --initializer_range 0.5",
         QSIM_BERT_DEMO_BIN, task, (*root_ / "data").string(), out.string()));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const nlohmann::json j = results(out);
     EXPECT_EQ(j.at("task"), task);
     EXPECT_EQ(j.at("metric"), metric);
-    for (const char* row : {"fp32", "w8a8_ptq", "w8a8_qat"}) EXPECT_TRUE(j.at(row).is_number()) << task << " " << row;
+    EXPECT_TRUE(j.at("fp32").is_number()) << task;
+    const nlohmann::json& variants = j.at("variants");
+    for (const char* name : {"W8A8", "W8A4"}) {
+      EXPECT_TRUE(variants.at(name).at("ptq").is_number()) << task << " " << name;
+      EXPECT_TRUE(variants.at(name).at("qat").is_number()) << task << " " << name;
+    }
+    for (const char* name : {"W8A4 +MP16", "W8A4 +PEG6", "W8A4 +PEG6 (no permutation)"}) {
+      EXPECT_TRUE(variants.at(name).at("ptq").is_number()) << task << " " << name;
+      EXPECT_FALSE(variants.at(name).contains("qat")) << task << " " << name;
+    }
+    EXPECT_EQ(j.at("ffn_residual_channel_ranges").size(), 3u) << "one layer: dense, dropout, add";
     EXPECT_TRUE(j.at("reference").contains("fp32"));
-    EXPECT_NE(read(out / "results.md").find("W8A8 QAT"), std::string::npos);
+    const std::string md = read(out / "results.md");
+    for (const char* row : {"W8A8 QAT", "W8A4 PTQ", "W8A4 +MP16 PTQ", "W8A4 +PEG6 PTQ"})
+      EXPECT_NE(md.find(row), std::string::npos) << row;
   }
   const RunResult bad = run_command(fmt::format("'{}' --task squad --data_dir '{}' --output_dir '{}'", QSIM_BERT_DEMO_BIN,
                                                 (*root_ / "data").string(), (*root_ / "demo_bad").string()));

@@ -111,6 +111,8 @@ inline void write_checkpoint(const fs::path& dir, const char* architecture, int6
                          {"num_attention_heads", 2},
                          {"intermediate_size", 2 * hidden},
                          {"max_position_embeddings", 384},
+                         // Wider than HF's 0.02, so a random model's outputs differ between examples.
+                         {"initializer_range", 0.5},
                          {"num_labels", num_labels},
                          {"architectures", {architecture}}};
   if (num_labels == 1) json["problem_type"] = "regression";
