@@ -7,6 +7,8 @@
 #include <ATen/ThreadLocalState.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "qsim/quant/output_pool.hpp"
+
 #ifdef QSIM_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -65,7 +67,7 @@ void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& 
 // like `lhs` with its last dimension N.
 at::Tensor blocked_product(const at::Tensor& lhs, const at::Tensor& a3, const at::Tensor& rhs, const at::Tensor& bias) {
   const int64_t cols = rhs.size(-1);
-  at::Tensor out = at::empty({a3.size(0), a3.size(1), cols}, lhs.options());
+  at::Tensor out = quant::pooled_empty({a3.size(0), a3.size(1), cols}, lhs.scalar_type());
   blocked_gemm(a3, rhs, bias, out);
   std::vector<int64_t> shape = lhs.sizes().vec();
   shape.back() = cols;

@@ -4,12 +4,9 @@
 
 #include <ATen/ATen.h>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "detail/check.hpp"
 #include "qsim/config.hpp"
+#include "qsim/quant/output_pool.hpp"
 
 namespace qsim::quant::detail {
 
@@ -63,17 +60,7 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
   return layout;
 }
 
-at::Tensor empty_output(at::IntArrayRef sizes) {
-  at::Tensor out = at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-  const auto start = reinterpret_cast<uintptr_t>(out.data_ptr());
-  const uintptr_t first = (start + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t last = (start + out.nbytes()) & ~(kHugePage - 1);
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);  // hint; failure is fine
-#endif
-  return out;
-}
+at::Tensor empty_output(at::IntArrayRef sizes) { return pooled_empty(sizes, at::kFloat); }
 
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input) {
   return input.scalar_type() == at::kFloat ? result : result.to(input.scalar_type());

@@ -44,9 +44,8 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
 template <typename Fn>
 void parallel_chunks(int64_t n, const Fn& fn);
 
-/// Uninitialised contiguous float32 CPU tensor for a kernel's output. Large ones
-/// are advised to use transparent huge pages (Linux, a hint only): writing a fresh
-/// 64 MB output is otherwise dominated by 16k page faults.
+/// Uninitialised contiguous float32 CPU tensor for a kernel's output, from the
+/// output pool (qsim/quant/output_pool.hpp): no fresh pages in steady state.
 at::Tensor empty_output(at::IntArrayRef sizes);
 
 /// Casts a float32 result back to the input's dtype (no-op for float32).

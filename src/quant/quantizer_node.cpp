@@ -112,13 +112,69 @@ void QuantizerNodeImpl::set_group_of_channel(std::vector<int64_t> group_of_chann
   check_group_layout(group_of_channel, options.embedding_groups(), "quantizer");
   group_of_channel_ = std::move(group_of_channel);
   group_index_ = torch::Tensor();
+  changed();
   channel_encodings_ = encodings_.empty() ? std::vector<Encoding>{} : expand_to_channels(encodings_, group_of_channel_);
 }
 
 torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
   if (!options.enabled() || passes_through(x)) return x;
   if (observer_) observer_(x);
+  if (cache_output_) {
+    if (cacheable(x)) return cached_forward(x);
+    if (torch::GradMode::is_enabled()) drop_cached_output();  // training: no stale copy held
+  }
   return quantize(x, /*in_place=*/false);
+}
+
+bool QuantizerNodeImpl::CacheKey::matches(const CacheKey& o) const {
+  const QuantizerOptions& a = options;
+  const QuantizerOptions& b = o.options;
+  return impl == o.impl && data == o.data && version == o.version && state == o.state && range == o.range &&
+         a.bitwidth() == b.bitwidth() && a.symmetry() == b.symmetry() && a.channel_axis() == b.channel_axis() &&
+         a.grid() == b.grid() && a.scale_mode() == b.scale_mode() && a.embedding_groups() == b.embedding_groups();
+}
+
+// A parameter (leaf that requires grad) read without autograd; on the learned grid
+// only on the CPU, where reading the range back costs nothing.
+bool QuantizerNodeImpl::cacheable(const torch::Tensor& x) const {
+  if (torch::GradMode::is_enabled() || observer_ || !x.is_leaf() || !x.requires_grad()) return false;
+  if (options.grid() == Grid::learned_grid) return encoding_min.device().is_cpu();
+  return !encodings_.empty();
+}
+
+QuantizerNodeImpl::CacheKey QuantizerNodeImpl::cache_key(const torch::Tensor& x) const {
+  CacheKey key{x.unsafeGetTensorImpl(), x.data_ptr(), x._version(), state_, options, {}};
+  if (options.grid() == Grid::learned_grid) {
+    const torch::Tensor min = encoding_min.detach().contiguous(), max = encoding_max.detach().contiguous();
+    key.range.assign(min.data_ptr<float>(), min.data_ptr<float>() + min.numel());
+    key.range.insert(key.range.end(), max.data_ptr<float>(), max.data_ptr<float>() + max.numel());
+  }
+  return key;
+}
+
+torch::Tensor QuantizerNodeImpl::cached_forward(const torch::Tensor& x) {
+  // The learned grid gates its range in place on every forward (§5.1); do it first
+  // so that the key holds the range the quantization uses.
+  if (options.grid() == Grid::learned_grid) gate_learned_range_(encoding_min, encoding_max);
+  CacheKey key = cache_key(x);
+  if (cached_output_.defined() && key.matches(cached_key_)) return cached_output_;
+  cached_output_ = quantize(x, /*in_place=*/false);
+  cached_key_ = std::move(key);
+  return cached_output_;
+}
+
+void QuantizerNodeImpl::set_cache_output(bool on) {
+  cache_output_ = on;
+  if (!on) drop_cached_output();
+}
+
+void QuantizerNodeImpl::drop_cached_output() {
+  cached_output_ = torch::Tensor();
+  cached_key_ = CacheKey();
+}
+
+bool QuantizerNodeImpl::has_cached_output_for(const torch::Tensor& x) const {
+  return cache_output_ && cached_output_.defined() && cacheable(x) && cache_key(x).matches(cached_key_);
 }
 
 torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
@@ -178,6 +234,7 @@ void QuantizerNodeImpl::set_encodings(std::vector<Encoding> encodings) {
   for (const Encoding& e : encodings) check_encoding(e);
   encodings_ = std::move(encodings);
   if (!group_of_channel_.empty()) channel_encodings_ = expand_to_channels(encodings_, group_of_channel_);
+  changed();
   if (options.grid() == Grid::learned_grid) switch_to_learned_grid();
 }
 
@@ -201,6 +258,7 @@ void QuantizerNodeImpl::switch_to_learned_grid() {
   encoding_max.set_data(torch::tensor(max).to(encoding_max.device()));
   encoding_min.set_requires_grad(true);
   encoding_max.set_requires_grad(true);
+  changed();
 }
 
 void QuantizerNodeImpl::switch_to_static_grid() {
@@ -208,6 +266,7 @@ void QuantizerNodeImpl::switch_to_static_grid() {
   encodings_ = encodings();
   if (!group_of_channel_.empty()) channel_encodings_ = expand_to_channels(encodings_, group_of_channel_);
   options.grid(Grid::static_grid);
+  changed();
   encoding_min.set_requires_grad(false);
   encoding_max.set_requires_grad(false);
 }

@@ -37,6 +37,7 @@ QuantSim::QuantSim(std::shared_ptr<torch::nn::Module> model, QuantSimConfig conf
   QSIM_CHECK(!blocks.empty(), ConfigError, "quantsim: model '{}' contains no qsim::nn block", model_->name());
   detail::place_quantizers(blocks, slots_, config_, options_, topology_);
   for (std::size_t i = 0; i < slots_.size(); ++i) index_[slots_[i].name] = i;
+  for (QuantizerSlot& s : slots_) s.node->set_cache_output(s.kind == SlotKind::param && options_.cache_quantized_weights());
   if (options_.mask_add_override() == MaskAddOverride::aimet_static_16bit_clamp) {
     for (const std::string& block : topology_.mask_add_blocks) {
       for (QuantizerSlot& s : slots_) {
@@ -101,6 +102,7 @@ void QuantSim::enter_learned_grid() {
 
 void QuantSim::apply_mode() {
   for (QuantizerSlot& s : slots_) {
+    s.node->drop_cached_output();  // a mode change frees the quantized weight copies
     const bool on = mode_ != Mode::fp32 && s.active;
     s.node->set_enabled(on);
     if (s.node->options.grid() == quant::Grid::learned_grid) {

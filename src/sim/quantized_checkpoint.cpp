@@ -55,7 +55,8 @@ json options_json(const SimOptions& o) {
               {"per_channel", o.per_channel() ? json(*o.per_channel()) : json(nullptr)},
               {"mask_add_override", to_string(o.mask_add_override())},
               {"bitwidth_overrides", std::move(overrides)},
-              {"embedding_groups", std::move(groups)}};
+              {"embedding_groups", std::move(groups)},
+              {"cache_quantized_weights", o.cache_quantized_weights()}};
 }
 
 template <typename T>
@@ -91,6 +92,9 @@ SimOptions options_from_json(const json& j, const std::string& where) {
                       state_field<bool>(r, "permute", at)});
   }
   o.embedding_groups(std::move(groups));
+  if (j.contains("cache_quantized_weights")) {
+    o.cache_quantized_weights(state_field<bool>(j, "cache_quantized_weights", where));
+  }
   return o;
 }
 

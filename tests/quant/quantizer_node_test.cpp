@@ -170,3 +170,83 @@ TEST(QuantizerNodeTest, RegisteredAsSubmoduleHasPathName) {
 
 }  // namespace
 }  // namespace qsim::quant
+
+namespace qsim::quant {
+namespace {
+
+// A parameter-like tensor: a leaf that requires grad.
+torch::Tensor parameter(int64_t n, uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::randn({n}).requires_grad_(true);
+}
+
+TEST(QuantizerCacheTest, InferenceReusesTheQuantizedParameterUntilItChanges) {
+  QuantizerNode q(QuantizerOptions(8).symmetry(Symmetry::symmetric).enabled(true));
+  q->set_encoding(make_encoding(-2, 2, 8, Symmetry::symmetric));
+  q->set_cache_output(true);
+  torch::Tensor w = parameter(1000, 1);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor first = q->forward(w);
+  EXPECT_TRUE(q->has_cached_output_for(w));
+  EXPECT_TRUE(q->forward(w).is_same(first)) << "second call: the cached tensor";
+  EXPECT_TRUE(torch::equal(first, fake_quantize_static(w.detach(), q->encoding())));
+
+  w.add_(0.5);  // an optimizer step: the version counter moves
+  EXPECT_FALSE(q->has_cached_output_for(w));
+  const torch::Tensor updated = q->forward(w);
+  EXPECT_FALSE(updated.is_same(first));
+  EXPECT_TRUE(torch::equal(updated, fake_quantize_static(w.detach(), q->encoding())));
+
+  q->set_encoding(make_encoding(-1, 1, 8, Symmetry::symmetric));  // a new encoding
+  EXPECT_FALSE(q->has_cached_output_for(w));
+  EXPECT_TRUE(torch::equal(q->forward(w), fake_quantize_static(w.detach(), q->encoding())));
+
+  q->options.bitwidth(4);  // an option change (encoding no longer fits: recomputing throws)
+  EXPECT_FALSE(q->has_cached_output_for(w));
+  q->options.bitwidth(8);
+
+  const torch::Tensor other = parameter(1000, 2);
+  EXPECT_FALSE(q->has_cached_output_for(other)) << "another parameter";
+  EXPECT_FALSE(q->has_cached_output_for(w.detach())) << "not a parameter: never cached";
+  EXPECT_FALSE(q->forward(w.detach() * 1.0).is_same(q->forward(w.detach() * 1.0)));
+}
+
+TEST(QuantizerCacheTest, GradModeBypassesAndDropsTheCache) {
+  QuantizerNode q(QuantizerOptions(8).enabled(true));
+  q->set_encoding(make_encoding(-2, 2, 8, Symmetry::asymmetric));
+  q->set_cache_output(true);
+  const torch::Tensor w = parameter(100, 3);
+  {
+    torch::NoGradGuard no_grad;
+    q->forward(w);
+    EXPECT_TRUE(q->has_cached_output_for(w));
+  }
+  const torch::Tensor trained = q->forward(w);  // grad mode on: a graph, not the cache
+  EXPECT_TRUE(trained.requires_grad());
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(q->has_cached_output_for(w)) << "dropped by the training forward";
+  q->set_cache_output(false);
+  EXPECT_FALSE(q->forward(w).is_same(q->forward(w)));
+}
+
+TEST(QuantizerCacheTest, LearnedGridCachesUntilTheRangeMoves) {
+  QuantizerNode q(QuantizerOptions(8).symmetry(Symmetry::symmetric).enabled(true));
+  q->set_encoding(make_encoding(-2, 2, 8, Symmetry::symmetric));
+  q->switch_to_learned_grid();
+  q->set_cache_output(true);
+  const torch::Tensor w = parameter(500, 4);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor first = q->forward(w);
+  EXPECT_TRUE(q->forward(w).is_same(first));
+  q->encoding_max.mul_(0.5);  // a range-learning step
+  const torch::Tensor moved = q->forward(w);
+  EXPECT_FALSE(moved.is_same(first));
+  QuantizerNode fresh(QuantizerOptions(8).symmetry(Symmetry::symmetric).enabled(true));
+  fresh->set_encoding(make_encoding(-2, 2, 8, Symmetry::symmetric));
+  fresh->switch_to_learned_grid();
+  fresh->encoding_max.mul_(0.5);
+  EXPECT_TRUE(torch::equal(moved, fresh->forward(w)));
+}
+
+}  // namespace
+}  // namespace qsim::quant

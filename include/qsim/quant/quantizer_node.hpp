@@ -4,6 +4,7 @@
 // as a submodule (`register_module("output_quantizer", QuantizerNode(...))`), so the
 // module path is the quantizer's name everywhere (encodings JSON, configs, logs).
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -37,6 +38,21 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// allocation and half the memory traffic. Otherwise exactly forward(x).
   torch::Tensor forward_owned(torch::Tensor x);
 
+  /// Frozen-output cache, for parameter quantizers in inference: while grad mode
+  /// is off and the input is the same parameter (same tensor, data pointer and
+  /// version counter) with the same encodings and options, forward returns the
+  /// result of the previous call instead of quantizing again (bit-identical). Off
+  /// by default; QuantSim turns it on for parameter slots (SimOptions::
+  /// cache_quantized_weights). The cached copy is dropped by a forward with grad
+  /// mode on, by drop_cached_output(), and replaced when anything in the key
+  /// changes. Writes that bypass the version counter (through .data() or a raw
+  /// pointer) are not seen: call drop_cached_output() after them.
+  void set_cache_output(bool on);
+  bool caches_output() const { return cache_output_; }
+  void drop_cached_output();
+  /// Whether the next forward of `x` would return the cached result (for tests).
+  bool has_cached_output_for(const torch::Tensor& x) const;
+
   bool enabled() const { return options.enabled(); }
   void set_enabled(bool on) { options.enabled(on); }
 
@@ -61,6 +77,7 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   void clear_encoding() {
     encodings_.clear();
     channel_encodings_.clear();
+    changed();
   }
 
   /// Switches to range learning: encoding_min/max = f32 of the encodings' min/max
@@ -90,7 +107,25 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   void check_group_input(const torch::Tensor& x) const;
   const torch::Tensor& group_index(const torch::Device& device);
 
+  struct CacheKey {
+    const c10::TensorImpl* impl = nullptr;
+    const void* data = nullptr;
+    int64_t version = 0;
+    uint64_t state = 0;
+    QuantizerOptions options;
+    std::vector<float> range;  // learned grid: the gated min and max values
+    bool matches(const CacheKey& other) const;
+  };
+  bool cacheable(const torch::Tensor& x) const;
+  CacheKey cache_key(const torch::Tensor& x) const;
+  torch::Tensor cached_forward(const torch::Tensor& x);
+  void changed() { ++state_; }
+
   std::vector<Encoding> encodings_;
+  uint64_t state_ = 0;  // bumped whenever encodings, layout or grid change
+  bool cache_output_ = false;
+  CacheKey cached_key_;
+  torch::Tensor cached_output_;
   std::vector<int64_t> group_of_channel_;
   std::vector<Encoding> channel_encodings_;  // encodings_ spread to the channels (embedding groups)
   torch::Tensor group_index_;                // group_of_channel_ as int64, on the last device used

@@ -89,6 +89,11 @@ struct SimOptions {
   /// Per-embedding-group activations by name pattern; each pattern must match at
   /// least one activation quantizer and no parameter quantizer.
   TORCH_ARG(std::vector<EmbeddingGroupsRule>, embedding_groups);
+  /// Inference keeps each quantized weight and reuses it until the weight or its
+  /// encoding changes (QuantizerNodeImpl::set_cache_output): a weight is quantized
+  /// once, not on every forward, at the cost of one quantized copy of every
+  /// quantized parameter (about the model's size). Off: quantize on every forward.
+  TORCH_ARG(bool, cache_quantized_weights) = true;
 
  public:
   /// Throws ConfigError for bitwidths outside [4, 32] (AIMET's range is 4..31
