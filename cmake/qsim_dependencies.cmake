@@ -13,8 +13,10 @@ if(QSIM_WITH_TORCH)
   # Link the imported targets (not TORCH_LIBRARIES, which holds absolute paths) so
   # that the installed package stays relocatable.
   set(QSIM_TORCH_TARGETS torch c10)
-  # The OpenMP runtime LibTorch and an OpenMP BLAS share: nn's thread-invariant
-  # GEMMs make single BLAS calls single-threaded through it (thread_invariant_matmul.hpp).
+  # The OpenMP runtime LibTorch and an OpenMP BLAS share. Every layer that calls
+  # at::parallel_for must compile with it (the template's OpenMP region is in the
+  # header: without the flags it silently runs on one thread), and nn's
+  # thread-invariant GEMMs make single BLAS calls single-threaded through it.
   find_package(OpenMP COMPONENTS CXX)
 endif()
 

@@ -279,6 +279,31 @@ inline double horizontal_sum(__m256d a, __m256d b) {
   return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
+// One channel's run [i0, i1) of the per-tensor backward, whole vectors only;
+// returns where the scalar tail starts. Every value the loop reads is a local
+// (no reload through the captured structures the stores to gi might alias), and
+// the scale mode is a template argument, not a per-iteration branch.
+template <bool kMultiply>
+int64_t segment_backward(const float* x, const float* g, float* gi, int64_t i0, int64_t i1, LearnedPack p,
+                         __m256 steps, __m256 sum_offset, double& sum_s, double& sum_z) {
+  __m256d s_lo = _mm256_setzero_pd(), s_hi = _mm256_setzero_pd();
+  __m256d z_lo = _mm256_setzero_pd(), z_hi = _mm256_setzero_pd();
+  int64_t i = i0;
+  for (; i + kWidth <= i1; i += kWidth) {
+    const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, kMultiply);
+    const __m256 gv = _mm256_loadu_ps(g + i);
+    _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
+    const SumTerms t = backward_terms(e, gv, sum_offset);
+    s_lo = _mm256_add_pd(s_lo, t.s_lo);
+    s_hi = _mm256_add_pd(s_hi, t.s_hi);
+    z_lo = _mm256_add_pd(z_lo, t.z_lo);
+    z_hi = _mm256_add_pd(z_hi, t.z_hi);
+  }
+  sum_s = horizontal_sum(s_lo, s_hi);
+  sum_z = horizontal_sum(z_lo, z_hi);
+  return i;
+}
+
 void learned_backward(const float* x, const float* g, float* gi, int64_t begin, int64_t end, ChannelLayout layout,
                       LearnedGrid grid, bool offset_in_sum, double* sum_s, double* sum_z) {
   const LearnedQdq op{grid, {grid}};
@@ -310,21 +335,11 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
   for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
     const LearnedPack p = op.broadcast(c);
     const __m256 sum_offset = _mm256_and_ps(use_offset, p.offset);
-    __m256d s_lo = _mm256_setzero_pd(), s_hi = _mm256_setzero_pd();
-    __m256d z_lo = _mm256_setzero_pd(), z_hi = _mm256_setzero_pd();
-    int64_t i = i0;
-    for (; i + kWidth <= i1; i += kWidth) {
-      const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, grid.multiply);
-      const __m256 gv = _mm256_loadu_ps(g + i);
-      _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
-      const SumTerms t = backward_terms(e, gv, sum_offset);
-      s_lo = _mm256_add_pd(s_lo, t.s_lo);
-      s_hi = _mm256_add_pd(s_hi, t.s_hi);
-      z_lo = _mm256_add_pd(z_lo, t.z_lo);
-      z_hi = _mm256_add_pd(z_hi, t.z_hi);
-    }
-    sum_s[c] += horizontal_sum(s_lo, s_hi);
-    sum_z[c] += horizontal_sum(z_lo, z_hi);
+    double s = 0.0, z = 0.0;
+    const int64_t i = grid.multiply ? segment_backward<true>(x, g, gi, i0, i1, p, steps, sum_offset, s, z)
+                                    : segment_backward<false>(x, g, gi, i0, i1, p, steps, sum_offset, s, z);
+    sum_s[c] += s;
+    sum_z[c] += z;
     if (i < i1) learned_backward_scalar(x, g, gi, i, i1, layout, grid, offset_in_sum, sum_s, sum_z);
   });
 }

@@ -3,10 +3,17 @@
 #include <algorithm>
 #include <vector>
 
+#include <ATen/Config.h>
 #include <ATen/Parallel.h>
 
 #include "analysis/cuda/stats_cuda.hpp"
 #include "kernels/cpu/histogram.hpp"
+
+// at::parallel_for's OpenMP region lives in its header: a TU compiled without
+// OpenMP flags silently runs every "parallel" loop on the calling thread.
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "qsim_analysis must be compiled with OpenMP (OpenMP::OpenMP_CXX) to run its loops on ATen's threads"
+#endif
 
 namespace qsim::analysis::detail {
 namespace {

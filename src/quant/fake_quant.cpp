@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Config.h>
 #include <fmt/format.h>
 
 #include "detail/check.hpp"
@@ -12,6 +13,12 @@
 #include "quant/cuda/fake_quant_cuda.hpp"
 #include "quant/kernel_dispatch.hpp"
 #include "quant/static_ste.hpp"
+
+// at::parallel_for's OpenMP region lives in its header: a TU compiled without
+// OpenMP flags silently runs every "parallel" loop on the calling thread.
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "qsim_quant must be compiled with OpenMP (OpenMP::OpenMP_CXX) to run its loops on ATen's threads"
+#endif
 
 namespace qsim::quant {
 namespace {
