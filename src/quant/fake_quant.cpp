@@ -175,7 +175,7 @@ at::Tensor static_ste(const at::Tensor& y, const at::Tensor& grad, const std::ve
   }
   const at::Tensor yf = float_contiguous(y);
   const at::Tensor gf = float_contiguous(grad);
-  at::Tensor gi = empty_output(yf.sizes());
+  at::Tensor gi = empty_gradient(yf.sizes());
   const float* yp = yf.data_ptr<float>();
   const float* gp = gf.data_ptr<float>();
   float* out = gi.data_ptr<float>();
@@ -329,7 +329,7 @@ LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Te
   const int64_t chunks = n == 0 ? 0 : (n + chunk - 1) / chunk;
   std::vector<double> partial_s(static_cast<size_t>(chunks * channels), 0.0);
   std::vector<double> partial_z(partial_s.size(), 0.0);
-  at::Tensor gi = detail::empty_output(xf.sizes());
+  at::Tensor gi = detail::empty_gradient(xf.sizes());
   const float* xp = xf.data_ptr<float>();
   const float* gp = gf.data_ptr<float>();
   float* gip = gi.data_ptr<float>();

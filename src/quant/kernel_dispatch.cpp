@@ -60,7 +60,15 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
   return layout;
 }
 
-at::Tensor empty_output(at::IntArrayRef sizes) { return pooled_empty(sizes, at::kFloat); }
+at::Tensor empty_output(at::IntArrayRef sizes) {
+  // Only inference forwards recycle blocks: under autograd, freed blocks held for
+  // their exact size would add to training's peak memory instead of serving the
+  // next allocation of any size.
+  if (at::GradMode::is_enabled()) return at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
+  return pooled_empty(sizes, at::kFloat);
+}
+
+at::Tensor empty_gradient(at::IntArrayRef sizes) { return at::empty(sizes, at::TensorOptions().dtype(at::kFloat)); }
 
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input) {
   return input.scalar_type() == at::kFloat ? result : result.to(input.scalar_type());

@@ -44,9 +44,12 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
 template <typename Fn>
 void parallel_chunks(int64_t n, const Fn& fn);
 
-/// Uninitialised contiguous float32 CPU tensor for a kernel's output, from the
-/// output pool (qsim/quant/output_pool.hpp): no fresh pages in steady state.
+/// Uninitialised contiguous float32 CPU tensor for a forward kernel's output: from
+/// the output pool (qsim/quant/output_pool.hpp, no fresh pages in steady state)
+/// while grad mode is off, from LibTorch's allocator under autograd.
 at::Tensor empty_output(at::IntArrayRef sizes);
+/// Same for a backward kernel's gradient: never pooled (training's peak memory).
+at::Tensor empty_gradient(at::IntArrayRef sizes);
 
 /// Casts a float32 result back to the input's dtype (no-op for float32).
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input);
