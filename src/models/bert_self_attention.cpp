@@ -25,25 +25,19 @@ torch::Tensor BertSelfAttentionImpl::split_heads(const torch::Tensor& x) const {
   return x.view({x.size(0), x.size(1), config.num_attention_heads, config.head_size()}).permute({0, 2, 1, 3});
 }
 
-namespace {
-
-// HF's `scores / sqrt(d)`, written over the matmul's fresh result when nothing
-// else holds it (inference): the same division, one allocation and pass fewer.
-torch::Tensor divide(torch::Tensor scores, double divisor) {
-  if (quant::can_overwrite(scores)) return scores.div_(divisor);
-  return scores / divisor;
-}
-
-}  // namespace
-
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                                              torch::Tensor* probs) {
   const torch::Tensor q = split_heads(query(hidden));
   const torch::Tensor k = split_heads(key(hidden));
   const torch::Tensor v = split_heads(value(hidden));
-  torch::Tensor scores = matmul_1(q, k.transpose(-1, -2));
-  scores = divide(std::move(scores), std::sqrt(static_cast<double>(config.head_size())));
-  scores = mask_add(std::move(scores), config.attention_mask.key_mask(extended_mask));
+  // HF's `scores / sqrt(d)`: in inference written over the matmul's fresh result,
+  // with mask_add's input quantizer fused into the same pass.
+  const nn::detail::ChunkedResult scaled = nn::detail::divide_into(
+      matmul_1(q, k.transpose(-1, -2)), std::sqrt(static_cast<double>(config.head_size())),
+      *mask_add->input_quantizer(0));
+  const torch::Tensor key_mask = config.attention_mask.key_mask(extended_mask);
+  torch::Tensor scores = scaled.quantized ? mask_add->forward_prequantized(scaled.value, key_mask)
+                                          : mask_add(scaled.value, key_mask);
   torch::Tensor attention = softmax(scores);
   if (probs != nullptr) *probs = attention;
   attention = dropout(attention);

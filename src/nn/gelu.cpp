@@ -1,6 +1,7 @@
 #include "qsim/nn/gelu.hpp"
 
 #include <ostream>
+#include "nn/chunked_ops.hpp"
 
 namespace qsim::nn {
 
@@ -9,7 +10,11 @@ void GELUImpl::reset() { register_activation_quantizers(*this, 1); }
 void GELUImpl::pretty_print(std::ostream& stream) const { stream << "qsim::nn::GELU()"; }
 
 torch::Tensor GELUImpl::forward(const torch::Tensor& input) {
-  return quantize_output(at::gelu(quantize_input(0, input), "none"));
+  const torch::Tensor x = quantize_input(0, input);
+  if (!detail::chunkable(x)) return quantize_output(at::gelu(x, "none"));
+  const auto fused = output_quantizer->prepare_fused(x.sizes());
+  torch::Tensor y = detail::chunked_gelu(x, fused ? &*fused : nullptr);
+  return fused ? y : quantize_output(std::move(y));
 }
 
 }  // namespace qsim::nn

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "detail/check.hpp"
+#include "nn/chunked_ops.hpp"
 
 namespace qsim::nn {
 
@@ -41,7 +42,16 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight.defined() ? weight_quantizer(weight) : weight;
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
-  return quantize_output(at::layer_norm(x, options.normalized_shape(), w, b, options.eps(), /*cudnn_enable=*/true));
+  const auto& shape = options.normalized_shape();
+  const auto dims = static_cast<int64_t>(shape.size());
+  const bool rows = x.dim() >= dims && x.sizes().slice(static_cast<size_t>(x.dim() - dims)) == c10::IntArrayRef(shape);
+  if (!rows || !detail::chunkable(x) || (w.defined() && !detail::chunkable(w)) || (b.defined() && !detail::chunkable(b))) {
+    return quantize_output(at::layer_norm(x, shape, w, b, options.eps(), /*cudnn_enable=*/true));
+  }
+  const auto fused = output_quantizer->prepare_fused(x.sizes());
+  torch::Tensor y = detail::chunked_layer_norm(x, c10::multiply_integers(shape), w, b, options.eps(),
+                                               fused ? &*fused : nullptr);
+  return fused ? y : quantize_output(std::move(y));
 }
 
 }  // namespace qsim::nn

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <ostream>
+#include <vector>
 
 #include <torch/nn/init.h>
 
@@ -45,6 +46,11 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight_quantizer(weight);
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
+  if (x.dim() >= 1 && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat) {
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = options.out_features();
+    if (const auto fused = output_quantizer->prepare_fused(shape)) return thread_invariant_linear(x, w, b, &*fused);
+  }
   return quantize_output(thread_invariant_linear(x, w, b));
 }
 

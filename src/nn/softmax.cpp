@@ -1,6 +1,7 @@
 #include "qsim/nn/softmax.hpp"
 
 #include <ostream>
+#include "nn/chunked_ops.hpp"
 
 namespace qsim::nn {
 
@@ -15,7 +16,12 @@ void SoftmaxImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor SoftmaxImpl::forward(const torch::Tensor& input) {
-  return quantize_output(at::softmax(quantize_input(0, input), options.dim()));
+  const torch::Tensor x = quantize_input(0, input);
+  const bool last_dim = x.dim() > 0 && (options.dim() == -1 || options.dim() == x.dim() - 1);
+  if (!last_dim || !detail::chunkable(x)) return quantize_output(at::softmax(x, options.dim()));
+  const auto fused = output_quantizer->prepare_fused(x.sizes());
+  torch::Tensor y = detail::chunked_softmax(x, fused ? &*fused : nullptr);
+  return fused ? y : quantize_output(std::move(y));
 }
 
 }  // namespace qsim::nn

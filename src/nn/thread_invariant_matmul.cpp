@@ -37,8 +37,10 @@ struct SingleThreadedBlas {};
 #endif
 
 // out[i] = a[i] · rhs[i] (rhs 3-D) or a[i] · rhs (rhs 2-D), plus bias, for a [B, M, K],
-// one single-threaded GEMM per block of kRowBlock rows of one batch entry.
-void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out) {
+// one single-threaded GEMM per block of kRowBlock rows of one batch entry; with an
+// epilogue, each block is quantized in place right after its GEMM (still in cache).
+void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out,
+                  const quant::PreparedFakeQuant* epilogue) {
   const int64_t rows = a.size(1), blocks = (rows + kRowBlock - 1) / kRowBlock;
   // Grad and inference mode are thread-local: pool threads start with grad mode on
   // and InferenceMode off, and writing into an inference tensor `out` outside
@@ -59,16 +61,21 @@ void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& 
       } else {
         at::mm_out(block, lhs, right);
       }
+      if (epilogue != nullptr) {
+        const int64_t begin = (batch * rows + first) * out.size(2);
+        epilogue->apply(out.data_ptr<float>(), begin, begin + count * out.size(2));
+      }
     }
   });
 }
 
 // `lhs` viewed as [B, M, K] times rhs ([K, N] or [B, K, N]) plus bias, shaped
 // like `lhs` with its last dimension N.
-at::Tensor blocked_product(const at::Tensor& lhs, const at::Tensor& a3, const at::Tensor& rhs, const at::Tensor& bias) {
+at::Tensor blocked_product(const at::Tensor& lhs, const at::Tensor& a3, const at::Tensor& rhs, const at::Tensor& bias,
+                           const quant::PreparedFakeQuant* epilogue) {
   const int64_t cols = rhs.size(-1);
   at::Tensor out = quant::pooled_empty({a3.size(0), a3.size(1), cols}, lhs.scalar_type());
-  blocked_gemm(a3, rhs, bias, out);
+  blocked_gemm(a3, rhs, bias, out, epilogue);
   std::vector<int64_t> shape = lhs.sizes().vec();
   shape.back() = cols;
   return out.view(shape);
@@ -95,21 +102,36 @@ bool takes_thread_invariant_path(const torch::Tensor& a, const torch::Tensor& b)
          a.size(-1) == b.size(-2) && same_leading_dims(a, b) && a.numel() > 0 && b.numel() > 0;
 }
 
-torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b) {
-  if (!takes_thread_invariant_path(a, b)) return at::matmul(a, b);
+namespace {
+
+// The ATen fallback's fresh result, quantized afterwards when there is an epilogue.
+torch::Tensor finish(torch::Tensor out, const quant::PreparedFakeQuant* epilogue) {
+  if (epilogue != nullptr) {
+    out = out.contiguous();
+    epilogue->apply_all(out);
+  }
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b,
+                                      const quant::PreparedFakeQuant* epilogue) {
+  if (!takes_thread_invariant_path(a, b)) return finish(at::matmul(a, b), epilogue);
   const int64_t rows = a.size(-2), inner = a.size(-1), cols = b.size(-1);
   // A [B, M, K] view of `a` (b 2-D: all leading dimensions fold into the rows).
   const at::Tensor a3 = b.dim() == 2 ? a.reshape({1, -1, inner}) : a.reshape({-1, rows, inner});
   const at::Tensor b3 = b.dim() == 2 ? b : b.reshape({-1, inner, cols});
-  return blocked_product(a, a3, b3, at::Tensor());
+  return blocked_product(a, a3, b3, at::Tensor(), epilogue);
 }
 
-torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                      const quant::PreparedFakeQuant* epilogue) {
   const at::Tensor weight_t = weight.t();
   if (x.dim() < 1 || !takes_thread_invariant_path(x.dim() == 1 ? x.unsqueeze(0) : x, weight_t) ||
       (bias.defined() && (!eligible(bias) || (torch::GradMode::is_enabled() && bias.requires_grad()))))
-    return at::linear(x, weight, bias);
-  return blocked_product(x, x.reshape({1, -1, x.size(-1)}), weight_t, bias);
+    return finish(at::linear(x, weight, bias), epilogue);
+  return blocked_product(x, x.reshape({1, -1, x.size(-1)}), weight_t, bias, epilogue);
 }
 
 }  // namespace qsim::nn

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "detail/check.hpp"
+#include "qsim/quant/prepared_fake_quant.hpp"
 #include "qsim/quant/static_grid.hpp"
 #include "quant/cuda/fake_quant_cuda.hpp"
 #include "quant/kernel_dispatch.hpp"
@@ -354,5 +355,75 @@ LearnedBackward fake_quantize_learned_backward(const at::Tensor& x, const at::Te
   }
   return {detail::to_input_dtype(gi, grad), sum_s, sum_z};
 }
+
+// ---- prepared fake quant (op fusion) -----------------------------------------
+
+struct PreparedFakeQuant::State {
+  cpu::ChannelLayout layout;
+  std::optional<StaticArrays> static_arrays;
+  std::optional<LearnedArrays> learned_arrays;
+  cpu::LearnedGrid learned;
+  int64_t numel = 0;
+};
+
+namespace {
+
+cpu::ChannelLayout layout_of_shape(at::IntArrayRef shape, std::optional<int64_t> axis, int64_t count,
+                                   std::string_view what) {
+  // channel_layout only reads sizes: a meta tensor of the shape costs nothing.
+  return detail::channel_layout(at::empty(shape, at::TensorOptions().device(at::kMeta)), axis, count, what);
+}
+
+thread_local bool fusion_on = true;
+thread_local int64_t fused_count = 0;
+
+}  // namespace
+
+PreparedFakeQuant PreparedFakeQuant::static_grid(at::IntArrayRef shape, const std::vector<Encoding>& encodings,
+                                                 std::optional<int64_t> axis) {
+  constexpr std::string_view what = "fake_quantize_static (fused)";
+  auto state = std::make_shared<State>();
+  state->layout = layout_of_shape(shape, axis, static_cast<int64_t>(encodings.size()), what);
+  state->static_arrays = static_arrays(encodings, what);
+  state->numel = c10::multiply_integers(shape);
+  ++fused_count;
+  return PreparedFakeQuant(std::move(state));
+}
+
+PreparedFakeQuant PreparedFakeQuant::learned_grid(at::IntArrayRef shape, const LearnedGridParams& params,
+                                                  std::optional<int64_t> axis, ScaleMode mode) {
+  constexpr std::string_view what = "fake_quantize_learned (fused)";
+  auto state = std::make_shared<State>();
+  const at::Tensor probe = at::empty({0});  // a CPU tensor: the grid must be on the CPU
+  state->learned_arrays = learned_arrays(probe, params, what);
+  state->layout = layout_of_shape(shape, axis, state->learned_arrays->delta.numel(), what);
+  state->learned = state->learned_arrays->grid(params.steps, mode);
+  state->numel = c10::multiply_integers(shape);
+  ++fused_count;
+  return PreparedFakeQuant(std::move(state));
+}
+
+void PreparedFakeQuant::apply(float* data, int64_t begin, int64_t end) const {
+  const State& s = *state_;
+  if (s.static_arrays) {
+    cpu::static_forward(data, data, begin, end, s.layout, s.static_arrays->grid());
+  } else {
+    cpu::learned_forward(data, data, begin, end, s.layout, s.learned);
+  }
+}
+
+void PreparedFakeQuant::apply_all(at::Tensor& tensor) const {
+  QSIM_CHECK(tensor.scalar_type() == at::kFloat && tensor.is_contiguous() && tensor.device().is_cpu() &&
+                 tensor.numel() == state_->numel,
+             ValueError, "fused fake quant: expected a contiguous float32 CPU tensor of {} elements", state_->numel);
+  float* data = tensor.data_ptr<float>();
+  detail::parallel_chunks(tensor.numel(), [&](int64_t b, int64_t e) { apply(data, b, e); });
+}
+
+bool fusion_enabled() { return fusion_on; }
+int64_t fused_quantizer_count() { return fused_count; }
+
+FusionGuard::FusionGuard(bool enabled) : previous_(fusion_on) { fusion_on = enabled; }
+FusionGuard::~FusionGuard() { fusion_on = previous_; }
 
 }  // namespace qsim::quant

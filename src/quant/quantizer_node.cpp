@@ -88,6 +88,25 @@ torch::Tensor QuantizerNodeImpl::quantize(const torch::Tensor& x, bool in_place)
   return out;
 }
 
+std::optional<PreparedFakeQuant> QuantizerNodeImpl::prepare_fused(at::IntArrayRef shape) {
+  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled()) return std::nullopt;
+  const bool groups = uses_embedding_groups();
+  if (groups && (group_of_channel_.empty() || shape.empty() ||
+                 shape.back() != static_cast<int64_t>(group_of_channel_.size()))) {
+    return std::nullopt;  // the unfused path reports the mismatch
+  }
+  const std::optional<int64_t> axis = groups ? std::optional<int64_t>(-1) : options.channel_axis();
+  if (options.grid() == Grid::learned_grid) {
+    if (!encoding_min.device().is_cpu()) return std::nullopt;
+    gate_learned_range_(encoding_min, encoding_max);
+    const LearnedGridParams grid = learned_grid_params(encoding_min, encoding_max, options.bitwidth(), options.symmetry());
+    const torch::Tensor index = groups ? group_index(encoding_min.device()) : torch::Tensor();
+    return PreparedFakeQuant::learned_grid(shape, expand_groups(grid, index), axis, options.scale_mode());
+  }
+  if (encodings_.empty()) return std::nullopt;
+  return PreparedFakeQuant::static_grid(shape, groups ? channel_encodings_ : encodings_, axis);
+}
+
 void QuantizerNodeImpl::check_group_input(const torch::Tensor& x) const {
   const auto channels = static_cast<int64_t>(group_of_channel_.size());
   QSIM_CHECK(channels > 0, ConfigError,

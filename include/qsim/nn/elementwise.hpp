@@ -10,8 +10,10 @@
 // input 1 is the int64 zoo mask, which its quantizer passes through untouched and
 // at::add promotes to float.
 
+#include <optional>
 #include <ostream>
 #include <string_view>
+#include <vector>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
@@ -27,8 +29,34 @@ namespace detail {
 /// a's dtype and shape (b broadcasts into a).
 bool fits_in_place(const torch::Tensor& a, const torch::Tensor& b);
 
-/// The shared body: Derived supplies `kName`, `kOpType` and `static apply(a, b)`,
-/// which may write over `a` (see fits_in_place).
+enum class BinaryKind { add, sub, mul, div };
+
+/// a ⊙= b in fixed chunks on ATen's threads, with `output` (the block's output
+/// quantizer) fused in when it can be (QuantizerNodeImpl::prepare_fused); returns
+/// the result and whether it is quantized already. Empty when a ⊙ b cannot take
+/// the chunked in-place path (fits_in_place, float32 contiguous CPU, no autograd).
+struct ChunkedResult {
+  torch::Tensor value;
+  bool quantized = false;
+};
+std::optional<ChunkedResult> chunked_in_place(torch::Tensor& a, const torch::Tensor& b, BinaryKind kind,
+                                              quant::QuantizerNodeImpl& output);
+
+/// x / divisor for a functional division (BERT's `scores / sqrt(d)`) whose result
+/// feeds `next`, a block's input quantizer: in place, chunked, with `next` fused in,
+/// when x can be overwritten; else plain x / divisor (quantized = false).
+ChunkedResult divide_into(torch::Tensor x, double divisor, quant::QuantizerNodeImpl& next);
+
+/// The result shape of matmul(a, b) when thread_invariant_matmul can fuse its
+/// output quantizer (a [..., M, K], b [K, N] or [..., K, N]), else empty.
+std::optional<std::vector<int64_t>> fusable_matmul_shape(const torch::Tensor& a, const torch::Tensor& b);
+
+/// How a binary op fuses its output quantizer.
+enum class Fusion { chunked, matmul };
+
+/// The shared body: Derived supplies `kName`, `kOpType`, `kFusion` (and `kKind`
+/// for the chunked ones) and `static apply(a, b)`, which may write over `a` (see
+/// fits_in_place).
 template <typename Derived>
 class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
  public:
@@ -41,7 +69,31 @@ class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
   torch::Tensor forward(torch::Tensor a, const torch::Tensor& b) {
     torch::Tensor x = quantize_input_owned(0, std::move(a));  // one statement each: input 0 first
     const torch::Tensor y = quantize_input(1, b);
-    return this->quantize_output(Derived::apply(std::move(x), y));
+    return compute(std::move(x), y);
+  }
+
+  /// forward() for an `a` that has been through input_quantizers.0 already, fused
+  /// into the op that produced it (QuantizerNodeImpl::prepare_fused).
+  torch::Tensor forward_prequantized(torch::Tensor a, const torch::Tensor& b) {
+    const torch::Tensor y = quantize_input(1, b);
+    return compute(std::move(a), y);
+  }
+
+ private:
+  // The op and its output quantizer, fused into one pass where the op allows it.
+  torch::Tensor compute(torch::Tensor a, const torch::Tensor& b) {
+    if constexpr (Derived::kFusion == Fusion::chunked) {
+      if (auto result = chunked_in_place(a, b, Derived::kKind, *this->output_quantizer)) {
+        return result->quantized ? result->value : this->quantize_output(std::move(result->value));
+      }
+    } else if constexpr (Derived::kFusion == Fusion::matmul) {
+      if (const auto shape = fusable_matmul_shape(a, b)) {
+        if (const auto fused = this->output_quantizer->prepare_fused(*shape)) {
+          return thread_invariant_matmul(a, b, &*fused);
+        }
+      }
+    }
+    return this->quantize_output(Derived::apply(std::move(a), b));
   }
 };
 
@@ -53,6 +105,8 @@ class AddImpl : public detail::BinaryOpImpl<AddImpl> {
   AddImpl() { reset(); }
   static constexpr std::string_view kName = "Add";
   static constexpr std::string_view kOpType = "Add";
+  static constexpr detail::Fusion kFusion = detail::Fusion::chunked;
+  static constexpr detail::BinaryKind kKind = detail::BinaryKind::add;
   static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
     return detail::fits_in_place(a, b) ? a.add_(b) : at::add(a, b);
   }
@@ -65,6 +119,8 @@ class SubImpl : public detail::BinaryOpImpl<SubImpl> {
   SubImpl() { reset(); }
   static constexpr std::string_view kName = "Sub";
   static constexpr std::string_view kOpType = "Sub";
+  static constexpr detail::Fusion kFusion = detail::Fusion::chunked;
+  static constexpr detail::BinaryKind kKind = detail::BinaryKind::sub;
   static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
     return detail::fits_in_place(a, b) ? a.sub_(b) : at::sub(a, b);
   }
@@ -77,6 +133,8 @@ class MulImpl : public detail::BinaryOpImpl<MulImpl> {
   MulImpl() { reset(); }
   static constexpr std::string_view kName = "Mul";
   static constexpr std::string_view kOpType = "Mul";
+  static constexpr detail::Fusion kFusion = detail::Fusion::chunked;
+  static constexpr detail::BinaryKind kKind = detail::BinaryKind::mul;
   static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
     return detail::fits_in_place(a, b) ? a.mul_(b) : at::mul(a, b);
   }
@@ -89,6 +147,8 @@ class DivImpl : public detail::BinaryOpImpl<DivImpl> {
   DivImpl() { reset(); }
   static constexpr std::string_view kName = "Div";
   static constexpr std::string_view kOpType = "Div";
+  static constexpr detail::Fusion kFusion = detail::Fusion::chunked;
+  static constexpr detail::BinaryKind kKind = detail::BinaryKind::div;
   static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
     return detail::fits_in_place(a, b) ? a.div_(b) : at::div(a, b);
   }
@@ -101,6 +161,7 @@ class MatMulImpl : public detail::BinaryOpImpl<MatMulImpl> {
   MatMulImpl() { reset(); }
   static constexpr std::string_view kName = "MatMul";
   static constexpr std::string_view kOpType = "MatMul";
+  static constexpr detail::Fusion kFusion = detail::Fusion::matmul;
   static torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) { return thread_invariant_matmul(a, b); }
 };
 TORCH_MODULE(MatMul);

@@ -20,17 +20,25 @@
 
 #include <torch/types.h>
 
+#include "qsim/quant/prepared_fake_quant.hpp"
+
 namespace qsim::nn {
 
 /// Rows of the output computed by one single-threaded BLAS call.
 inline constexpr int64_t kRowBlock = 64;
 
 /// at::matmul(a, b) for a [..., M, K] and b [K, N] or b [..., K, N] with the same
-/// leading dimensions; other shapes go to at::matmul unchanged.
-torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b);
+/// leading dimensions; other shapes go to at::matmul unchanged. With an
+/// `epilogue` (a fused output quantizer prepared for the result's shape, float32),
+/// the result comes back quantized: each row block right after its GEMM, or the
+/// whole result after at::matmul on the fallback path.
+torch::Tensor thread_invariant_matmul(const torch::Tensor& a, const torch::Tensor& b,
+                                      const quant::PreparedFakeQuant* epilogue = nullptr);
 
-/// at::linear(x, weight, bias): x [..., K], weight [N, K], bias [N] or undefined.
-torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+/// at::linear(x, weight, bias): x [..., K], weight [N, K], bias [N] or undefined;
+/// `epilogue` as above.
+torch::Tensor thread_invariant_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                      const quant::PreparedFakeQuant* epilogue = nullptr);
 
 /// True when thread_invariant_* take the blocked path for these operands (for tests).
 bool takes_thread_invariant_path(const torch::Tensor& a, const torch::Tensor& b);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <torch/nn/cloneable.h>
@@ -13,6 +14,7 @@
 #include <torch/types.h>
 
 #include "qsim/quant/encoding.hpp"
+#include "qsim/quant/prepared_fake_quant.hpp"
 #include "qsim/quant/quantizer_options.hpp"
 
 namespace qsim::quant {
@@ -37,6 +39,14 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// is written over x instead of into a new tensor: the same values, without the
   /// allocation and half the memory traffic. Otherwise exactly forward(x).
   torch::Tensor forward_owned(torch::Tensor x);
+
+  /// Fusion (prepared_fake_quant.hpp): the quantization forward_owned would apply
+  /// to a fresh float32 CPU output of `shape` that the caller owns, prepared so
+  /// that the producing op can apply it piece by piece. Empty when it cannot be
+  /// fused: disabled, observed (calibration), no encoding yet, grad mode on, a
+  /// learned range off the CPU, or fusion switched off (FusionGuard). A learned
+  /// range is gated now, as forward would gate it.
+  std::optional<PreparedFakeQuant> prepare_fused(at::IntArrayRef shape);
 
   /// Frozen-output cache, for parameter quantizers in inference: while grad mode
   /// is off and the input is the same parameter (same tensor, data pointer and
