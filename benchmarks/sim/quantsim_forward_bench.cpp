@@ -1,12 +1,21 @@
 // QuantSim overhead on a BERT-base-shaped model (random weights, 12 layers,
 // hidden 768, batch 8, sequence 128, 2 threads): the same model object in FP32
-// mode and in quantized mode (W8A8, AIMET default config, TF encodings from one
-// calibration batch), and in range-learning mode (learned grid forward, no grad).
-// Target: quantized / FP32 ≤ 1.25. Results and the command: docs/benchmarks.md.
+// mode, in quantized mode (W8A8, AIMET default config, TF encodings from one
+// calibration batch) with fused quantizers and with fusion off, and in
+// range-learning mode (learned grid forward, no grad). BM_ModesAlternating runs
+// one forward of each per iteration, in turn, so that drift in the machine's load
+// hits every mode alike; its counters are each mode's mean wall time and the
+// ratios to FP32, and max_abs_diff (quantized vs FP32 logits, > 0: the
+// quantizers really run). Targets: quantized / FP32 and range learning / FP32
+// ≤ 1.10. Results and the command: docs/benchmarks.md.
+#include <chrono>
+#include <functional>
+
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/quant/prepared_fake_quant.hpp"
 #include "qsim/sim/quant_sim.hpp"
 
 namespace {
@@ -60,8 +69,48 @@ void BM_Fp32Forward(benchmark::State& state) { run(state, Mode::fp32); }
 void BM_QuantizedForward(benchmark::State& state) { run(state, Mode::quantized); }
 void BM_RangeLearningForward(benchmark::State& state) { run(state, Mode::range_learning); }
 
+double seconds(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void BM_ModesAlternating(benchmark::State& state) {
+  Fixture& f = fixture();
+  torch::NoGradGuard no_grad;
+  f.sim->set_mode(Mode::fp32);
+  const torch::Tensor fp32 = f.forward();
+  f.sim->set_mode(Mode::quantized);
+  const double diff = (f.forward() - fp32).abs().max().item<double>();
+  double t_fp32 = 0, t_quant = 0, t_unfused = 0, t_learned = 0;
+  for (auto _ : state) {
+    f.sim->set_mode(Mode::fp32);
+    t_fp32 += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    f.sim->set_mode(Mode::quantized);
+    f.forward();  // refills the weight cache that the mode change dropped
+    t_quant += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    {
+      const qsim::quant::FusionGuard off(false);
+      t_unfused += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    }
+    f.sim->set_mode(Mode::range_learning);
+    f.forward();
+    t_learned += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["fp32_ms"] = 1e3 * t_fp32 / n;
+  state.counters["quantized_ms"] = 1e3 * t_quant / n;
+  state.counters["unfused_ms"] = 1e3 * t_unfused / n;
+  state.counters["range_learning_ms"] = 1e3 * t_learned / n;
+  state.counters["quantized_ratio"] = t_quant / t_fp32;
+  state.counters["unfused_ratio"] = t_unfused / t_fp32;
+  state.counters["range_learning_ratio"] = t_learned / t_fp32;
+  state.counters["max_abs_diff"] = diff;
+}
+
 BENCHMARK(BM_Fp32Forward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_QuantizedForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_RangeLearningForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
+BENCHMARK(BM_ModesAlternating)->Unit(benchmark::kMillisecond)->Iterations(10);
 
 }  // namespace
