@@ -17,7 +17,7 @@ constexpr int64_t kTokens = 8 * 128;
 struct LinearShape {
   int64_t in, out;
 };
-const LinearShape kLinearShapes[] = {{768, 768}, {768, 3072}, {3072, 768}};
+const LinearShape kLinearShapes[] = {{768, 768}, {768, 3072}, {3072, 768}, {768, 2304}};
 
 void set_flops(benchmark::State& state, double flops_per_iteration) {
   state.counters["GFLOP/s"] =
@@ -65,8 +65,8 @@ void BM_CopyOutput(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * src.numel() * static_cast<int64_t>(sizeof(float)) * 2);
 }
 
-BENCHMARK_TEMPLATE(BM_Linear, false)->Name("BM_AtenLinear")->DenseRange(0, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Linear, true)->Name("BM_InvariantLinear")->DenseRange(0, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Linear, false)->Name("BM_AtenLinear")->DenseRange(0, 3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Linear, true)->Name("BM_InvariantLinear")->DenseRange(0, 3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_AttentionMatmul, false)->Name("BM_AtenMatmul")->DenseRange(0, 1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_AttentionMatmul, true)->Name("BM_InvariantMatmul")->DenseRange(0, 1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CopyOutput)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "models/fused_qkv.hpp"
 #include "qsim/quant/tensor_ownership.hpp"
 
 namespace qsim::models::bert {
@@ -18,6 +19,7 @@ void BertSelfAttentionImpl::reset() {
   softmax = register_module("softmax", nn::Softmax(-1));
   dropout = register_module("dropout", nn::Dropout(config.attention_probs_dropout_prob));
   matmul_2 = register_module("matmul_2", nn::MatMul());
+  fused_qkv_ = std::make_shared<detail::FusedQkv>();
 }
 
 torch::Tensor BertSelfAttentionImpl::split_heads(const torch::Tensor& x) const {
@@ -27,9 +29,10 @@ torch::Tensor BertSelfAttentionImpl::split_heads(const torch::Tensor& x) const {
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                                              torch::Tensor* probs) {
-  const torch::Tensor q = split_heads(query(hidden));
-  const torch::Tensor k = split_heads(key(hidden));
-  const torch::Tensor v = split_heads(value(hidden));
+  const auto fused = fused_qkv_->project(*query, *key, *value, hidden);
+  const torch::Tensor q = split_heads(fused ? (*fused)[0] : query(hidden));
+  const torch::Tensor k = split_heads(fused ? (*fused)[1] : key(hidden));
+  const torch::Tensor v = split_heads(fused ? (*fused)[2] : value(hidden));
   // HF's `scores / sqrt(d)`: in inference written over the matmul's fresh result,
   // with mask_add's input quantizer fused into the same pass.
   const nn::detail::ChunkedResult scaled = nn::detail::divide_into(

@@ -107,6 +107,14 @@ std::optional<PreparedFakeQuant> QuantizerNodeImpl::prepare_fused(at::IntArrayRe
   return PreparedFakeQuant::static_grid(shape, groups ? channel_encodings_ : encodings_, axis);
 }
 
+std::optional<std::vector<Encoding>> QuantizerNodeImpl::fused_static_channels(int64_t channels) {
+  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled()) return std::nullopt;
+  if (options.grid() != Grid::static_grid || encodings_.empty() || options.channel_axis()) return std::nullopt;
+  if (!uses_embedding_groups()) return std::vector<Encoding>(static_cast<size_t>(channels), encodings_.front());
+  if (static_cast<int64_t>(group_of_channel_.size()) != channels) return std::nullopt;
+  return channel_encodings_;
+}
+
 void QuantizerNodeImpl::check_group_input(const torch::Tensor& x) const {
   const auto channels = static_cast<int64_t>(group_of_channel_.size());
   QSIM_CHECK(channels > 0, ConfigError,
@@ -132,7 +140,9 @@ void QuantizerNodeImpl::set_group_of_channel(std::vector<int64_t> group_of_chann
   group_of_channel_ = std::move(group_of_channel);
   group_index_ = torch::Tensor();
   changed();
-  channel_encodings_ = encodings_.empty() ? std::vector<Encoding>{} : expand_to_channels(encodings_, group_of_channel_);
+  // Encodings set before the layout only spread once there is one per group.
+  const bool fits = static_cast<int64_t>(encodings_.size()) == options.embedding_groups();
+  channel_encodings_ = fits ? expand_to_channels(encodings_, group_of_channel_) : std::vector<Encoding>{};
 }
 
 torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {

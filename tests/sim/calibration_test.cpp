@@ -105,10 +105,16 @@ TEST(CalibrationTest, StatisticsComeFromQuantizedWeightsAndFloatActivations) {
     if (s.name == q) query = x.clone();
   });
   sim.compute_encodings([&](torch::nn::Module&) { model(b.input_ids, b.token_type_ids, b.attention_mask); });
-  // query saw linear(float embeddings, W8(weight)) + bias: unquantized input, quantized weight.
-  const auto& dense = model->bert->encoder->at(0)->attention->self->query;
-  const torch::Tensor w8 = quant::fake_quantize_static(dense->weight.detach(), dense->weight_quantizer->encoding());
-  EXPECT_TRUE(torch::equal(query, nn::thread_invariant_linear(embedded, w8, dense->bias.detach())));
+  // query saw linear(float embeddings, W8(weight)) + bias: unquantized input, quantized
+  // weight — computed, as in every inference pass, by the one Q/K/V GEMM.
+  const auto& self = model->bert->encoder->at(0)->attention->self;
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& dense : {self->query, self->key, self->value}) {
+    weights.push_back(quant::fake_quantize_static(dense->weight.detach(), dense->weight_quantizer->encoding()));
+    biases.push_back(dense->bias.detach());
+  }
+  const torch::Tensor qkv = nn::thread_invariant_linear(embedded, torch::cat(weights), torch::cat(biases));
+  EXPECT_TRUE(torch::equal(query, qkv.narrow(-1, 0, self->query->options.out_features())));
 }
 
 TEST(CalibrationTest, RangeLearningStartsFromTheCalibratedEncodings) {

@@ -48,6 +48,13 @@ class QuantizerNodeImpl : public torch::nn::Cloneable<QuantizerNodeImpl> {
   /// range is gated now, as forward would gate it.
   std::optional<PreparedFakeQuant> prepare_fused(at::IntArrayRef shape);
 
+  /// For ops that compute several quantized tensors in one pass (BERT's fused Q/K/V
+  /// projection): this quantizer's static encodings spread over `channels` channels
+  /// of the last axis (per tensor: one encoding repeated; embedding groups: each
+  /// channel its group's), when it could be fused as prepare_fused says and is on
+  /// the static grid; else empty.
+  std::optional<std::vector<Encoding>> fused_static_channels(int64_t channels);
+
   /// Frozen-output cache, for parameter quantizers in inference: while grad mode
   /// is off and the input is the same parameter (same tensor, data pointer and
   /// version counter) with the same encodings and options, forward returns the

@@ -8,6 +8,10 @@
 //   context = matmul_2(probs, V), heads merged back to [B, L, H]
 // key_mask comes from AttentionMask::key_mask (float for hf/custom, int64 0/−6 for zoo).
 // The zoo's unused add/sub/div/mul modules are not created: they receive no data.
+// In inference the three projections run as one GEMM where their quantizers allow
+// it (same values; src/models/fused_qkv.hpp).
+
+#include <memory>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
@@ -20,6 +24,10 @@
 #include "qsim/nn/softmax.hpp"
 
 namespace qsim::models::bert {
+
+namespace detail {
+class FusedQkv;
+}
 
 class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl> {
  public:
@@ -43,6 +51,10 @@ class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl>
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;
+
+  // In inference, Q/K/V through one GEMM (src/models/fused_qkv.hpp); made anew by
+  // reset(), so a clone never shares the stacked-weight cache.
+  std::shared_ptr<detail::FusedQkv> fused_qkv_;
 };
 TORCH_MODULE(BertSelfAttention);
 

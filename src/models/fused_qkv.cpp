@@ -1,0 +1,63 @@
+#include "models/fused_qkv.hpp"
+
+#include <ATen/ATen.h>
+
+#include "qsim/nn/thread_invariant_matmul.hpp"
+#include "qsim/quant/prepared_fake_quant.hpp"
+
+namespace qsim::models::bert::detail {
+
+const torch::Tensor& FusedQkv::stacked(const std::array<torch::Tensor, 3>& parts, std::vector<Source>& key,
+                                       torch::Tensor& cache) {
+  std::vector<Source> now;
+  for (const torch::Tensor& t : parts) now.push_back({t.unsafeGetTensorImpl(), t.data_ptr(), t._version()});
+  if (!cache.defined() || now != key) {
+    cache = at::cat({parts[0], parts[1], parts[2]}, 0);
+    key = std::move(now);
+  }
+  return cache;
+}
+
+std::optional<std::array<torch::Tensor, 3>> FusedQkv::project(nn::LinearImpl& query, nn::LinearImpl& key,
+                                                             nn::LinearImpl& value, const torch::Tensor& hidden) {
+  nn::LinearImpl* linears[3] = {&query, &key, &value};
+  if (at::GradMode::is_enabled()) return std::nullopt;
+  const int64_t width = query.options.out_features();
+  for (nn::LinearImpl* l : linears) {
+    if (l->input_quantizer(0)->enabled() || !l->bias.defined() || l->options.out_features() != width) return std::nullopt;
+  }
+  // AIMET's order per block: parameters after inputs (none on), before the output.
+  std::array<torch::Tensor, 3> weights, biases;
+  for (int i = 0; i < 3; ++i) {
+    weights[static_cast<size_t>(i)] = linears[i]->weight_quantizer(linears[i]->weight);
+    biases[static_cast<size_t>(i)] = linears[i]->bias_quantizer(linears[i]->bias);
+  }
+  const torch::Tensor& weight = stacked(weights, weight_key_, weight_);
+  const torch::Tensor& bias = stacked(biases, bias_key_, bias_);
+  if (!nn::takes_thread_invariant_path(hidden, weight.t())) return std::nullopt;
+
+  // The output quantizers fused over their column ranges when all of them can be;
+  // otherwise each quantizes its own slice afterwards (same values).
+  std::vector<quant::Encoding> columns;
+  bool fused = true;
+  for (nn::LinearImpl* l : linears) {
+    const auto part = l->output_quantizer->fused_static_channels(width);
+    fused = fused && part.has_value();
+    if (part) columns.insert(columns.end(), part->begin(), part->end());
+  }
+  std::optional<quant::PreparedFakeQuant> epilogue;
+  if (fused) {
+    std::vector<int64_t> shape = hidden.sizes().vec();
+    shape.back() = 3 * width;
+    epilogue = quant::PreparedFakeQuant::static_grid(shape, columns, -1);
+  }
+  const torch::Tensor all = nn::thread_invariant_linear(hidden, weight, bias, epilogue ? &*epilogue : nullptr);
+  std::array<torch::Tensor, 3> out;
+  for (int i = 0; i < 3; ++i) {
+    const torch::Tensor slice = all.narrow(-1, i * width, width);
+    out[static_cast<size_t>(i)] = fused ? slice : linears[i]->output_quantizer->forward(slice);
+  }
+  return out;
+}
+
+}  // namespace qsim::models::bert::detail
