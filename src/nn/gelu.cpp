@@ -2,6 +2,7 @@
 
 #include <ostream>
 #include "nn/chunked_ops.hpp"
+#include "nn/recipe_ops.hpp"
 
 namespace qsim::nn {
 
@@ -11,6 +12,7 @@ void GELUImpl::pretty_print(std::ostream& stream) const { stream << "qsim::nn::G
 
 torch::Tensor GELUImpl::forward(const torch::Tensor& input) {
   const torch::Tensor x = quantize_input(0, input);
+  if (auto y = detail::gelu_keeping_recipes(x)) return quantize_output(std::move(*y));  // QAT
   if (!detail::chunkable(x)) return quantize_output(at::gelu(x, "none"));
   const auto fused = output_quantizer->prepare_fused(x.sizes());
   torch::Tensor y = detail::chunked_gelu(x, fused ? &*fused : nullptr);

@@ -8,6 +8,7 @@
 
 #include "detail/check.hpp"
 #include "nn/chunked_ops.hpp"
+#include "nn/recipe_ops.hpp"
 
 namespace qsim::nn {
 
@@ -43,6 +44,9 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& input) {
   const torch::Tensor w = weight.defined() ? weight_quantizer(weight) : weight;
   const torch::Tensor b = bias.defined() ? bias_quantizer(bias) : bias;
   const auto& shape = options.normalized_shape();
+  if (auto y = detail::layer_norm_keeping_recipes(x, shape, w, b, options.eps())) {
+    return quantize_output(std::move(*y));  // QAT
+  }
   const auto dims = static_cast<int64_t>(shape.size());
   const bool rows = x.dim() >= dims && x.sizes().slice(static_cast<size_t>(x.dim() - dims)) == c10::IntArrayRef(shape);
   if (!rows || !detail::chunkable(x) || (w.defined() && !detail::chunkable(w)) || (b.defined() && !detail::chunkable(b))) {

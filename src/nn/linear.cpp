@@ -7,6 +7,7 @@
 #include <torch/nn/init.h>
 
 #include "detail/check.hpp"
+#include "nn/recipe_ops.hpp"
 #include "qsim/nn/thread_invariant_matmul.hpp"
 
 namespace qsim::nn {
@@ -51,6 +52,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
     shape.back() = options.out_features();
     if (const auto fused = output_quantizer->prepare_fused(shape)) return thread_invariant_linear(x, w, b, &*fused);
   }
+  if (auto y = detail::linear_keeping_recipes(x, w, b)) return quantize_output(std::move(*y));  // QAT
   return quantize_output(thread_invariant_linear(x, w, b));
 }
 

@@ -60,11 +60,18 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
   return layout;
 }
 
+namespace {
+thread_local bool unpooled = false;
+}  // namespace
+
+UnpooledScope::UnpooledScope() : previous_(unpooled) { unpooled = true; }
+UnpooledScope::~UnpooledScope() { unpooled = previous_; }
+
 at::Tensor empty_output(at::IntArrayRef sizes) {
   // Only inference forwards recycle blocks: under autograd, freed blocks held for
   // their exact size would add to training's peak memory instead of serving the
   // next allocation of any size.
-  if (at::GradMode::is_enabled()) return at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
+  if (at::GradMode::is_enabled() || unpooled) return at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
   return pooled_empty(sizes, at::kFloat);
 }
 

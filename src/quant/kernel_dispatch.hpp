@@ -51,6 +51,19 @@ at::Tensor empty_output(at::IntArrayRef sizes);
 /// Same for a backward kernel's gradient: never pooled (training's peak memory).
 at::Tensor empty_gradient(at::IntArrayRef sizes);
 
+/// While one lives on a thread, empty_output does not pool: the forwards and
+/// backwards of autograd functions run with grad mode off, but belong to training.
+class UnpooledScope {
+ public:
+  UnpooledScope();
+  ~UnpooledScope();
+  UnpooledScope(const UnpooledScope&) = delete;
+  UnpooledScope& operator=(const UnpooledScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Casts a float32 result back to the input's dtype (no-op for float32).
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input);
 

@@ -4,6 +4,7 @@
 #include <torch/types.h>
 
 #include "qsim/quant/fake_quant.hpp"
+#include "quant/kernel_dispatch.hpp"
 #include "quant/static_ste.hpp"
 
 namespace qsim::quant {
@@ -13,6 +14,7 @@ class StaticGridFunction : public torch::autograd::Function<StaticGridFunction> 
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const std::vector<Encoding>& encodings, std::optional<int64_t> axis) {
+    const detail::UnpooledScope training;
     torch::Tensor y = detail::static_forward(x, encodings, axis);
     std::vector<double> min, max;
     for (const Encoding& e : encodings) {
@@ -28,6 +30,7 @@ class StaticGridFunction : public torch::autograd::Function<StaticGridFunction> 
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    const detail::UnpooledScope training;
     const torch::Tensor y = ctx->get_saved_variables()[0];
     std::vector<float> min, max;
     for (double v : ctx->saved_data["min"].toDoubleList()) min.push_back(static_cast<float>(v));

@@ -15,6 +15,7 @@
 #include "detail/check.hpp"
 #include "qsim/log.hpp"
 #include "qsim/nn/dropout.hpp"
+#include "qsim/quant/output_pool.hpp"
 #include "qsim/train/task_loss.hpp"
 
 namespace qsim::train {
@@ -102,6 +103,10 @@ void set_dropout(torch::nn::Module& module, double p) {
 Trainer::Trainer(models::bert::BertForTask model, TrainOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   options_.validate();
+  // Training allocates through LibTorch, never from the output pool: the blocks an
+  // earlier inference (calibration, evaluation) left there would only add to the
+  // training's memory.
+  quant::release_output_pool();
   model_->bert->encoder->gradient_checkpointing = options_.gradient_checkpointing();
   std::vector<torch::Tensor> weights, ranges;
   for (const auto& item : model_->named_parameters()) {

@@ -47,6 +47,10 @@ std::optional<ChunkedResult> chunked_in_place(torch::Tensor& a, const torch::Ten
 /// when x can be overwritten; else plain x / divisor (quantized = false).
 ChunkedResult divide_into(torch::Tensor x, double divisor, quant::QuantizerNodeImpl& next);
 
+/// matmul(a, b) under autograd keeping recipes of quantized operands
+/// (nn/recipe_ops.hpp); empty when the plain op should run.
+std::optional<torch::Tensor> matmul_keeping_recipes(const torch::Tensor& a, const torch::Tensor& b);
+
 /// The result shape of matmul(a, b) when thread_invariant_matmul can fuse its
 /// output quantizer (a [..., M, K], b [K, N] or [..., K, N]), else empty.
 std::optional<std::vector<int64_t>> fusable_matmul_shape(const torch::Tensor& a, const torch::Tensor& b);
@@ -87,6 +91,7 @@ class BinaryOpImpl : public torch::nn::Cloneable<Derived>, public Quantizable {
         return result->quantized ? result->value : this->quantize_output(std::move(result->value));
       }
     } else if constexpr (Derived::kFusion == Fusion::matmul) {
+      if (auto y = matmul_keeping_recipes(a, b)) return this->quantize_output(std::move(*y));  // QAT
       if (const auto shape = fusable_matmul_shape(a, b)) {
         if (const auto fused = this->output_quantizer->prepare_fused(*shape)) {
           return thread_invariant_matmul(a, b, &*fused);
