@@ -6,6 +6,7 @@
 #include <ATen/ops/result_type.h>
 
 #include "nn/chunked_ops.hpp"
+#include "qsim/quant/recipe.hpp"
 #include "qsim/quant/tensor_ownership.hpp"
 
 namespace qsim::nn::detail {
@@ -31,7 +32,7 @@ std::optional<ChunkedResult> chunked_in_place(torch::Tensor& a, const torch::Ten
 }
 
 ChunkedResult divide_into(torch::Tensor x, double divisor, quant::QuantizerNodeImpl& next) {
-  if (!quant::can_overwrite(x) || !chunkable(x)) return {x / divisor, false};
+  if (!quant::can_overwrite(x) || !chunkable(x)) return {quant::divide_keeping_recipe(x, divisor), false};
   const auto fused = next.prepare_fused(x.sizes());
   return {chunked_div_(std::move(x), divisor, fused ? &*fused : nullptr), fused.has_value()};
 }

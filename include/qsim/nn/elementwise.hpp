@@ -21,6 +21,7 @@
 
 #include "qsim/nn/quantizable.hpp"
 #include "qsim/nn/thread_invariant_matmul.hpp"
+#include "qsim/quant/recipe.hpp"
 
 namespace qsim::nn {
 namespace detail {
@@ -113,7 +114,9 @@ class AddImpl : public detail::BinaryOpImpl<AddImpl> {
   static constexpr detail::Fusion kFusion = detail::Fusion::chunked;
   static constexpr detail::BinaryKind kKind = detail::BinaryKind::add;
   static torch::Tensor apply(torch::Tensor a, const torch::Tensor& b) {
-    return detail::fits_in_place(a, b) ? a.add_(b) : at::add(a, b);
+    // Under autograd, a sum of a quantizer's output and a constant (the attention
+    // mask) passes a recipe on (qsim/quant/recipe.hpp).
+    return detail::fits_in_place(a, b) ? a.add_(b) : quant::add_keeping_recipe(a, b);
   }
 };
 TORCH_MODULE(Add);

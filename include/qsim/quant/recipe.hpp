@@ -24,26 +24,41 @@ namespace qsim::quant {
 
 class Recipe : public torch::CustomClassHolder {
  public:
+  /// How the tensor is made from the step before it.
+  enum class Step {
+    learned_quantizer,  ///< range_learning_quantize of `input` (or of `inner`)
+    divide,             ///< inner / divisor (a functional scaling, BERT's / sqrt(d))
+    add,                ///< inner + addend (BERT's mask add; the addend is small)
+  };
+
   /// The tensor the recipe stands for, recomputed (no autograd).
   at::Tensor recompute() const;
 
-  /// Whether the quantizer's input is rebuilt from a further recipe.
-  bool chained() const { return inner_.defined(); }
-
-  // What a learned quantizer's forward used; set by recipe_of.
-  at::Tensor input;                      ///< its saved input (when not chained)
-  c10::intrusive_ptr<Recipe> inner_;     ///< its input's own recipe (when chained)
-  at::Tensor min, max;                   ///< the (gated) range of that forward
-  RangeLearningOptions options;
+  Step step = Step::learned_quantizer;
+  at::Tensor input;                  ///< learned_quantizer: its saved input, unless `inner`
+  c10::intrusive_ptr<Recipe> inner;  ///< the previous step's recipe
+  at::Tensor min, max;               ///< learned_quantizer: the (gated) range of that forward
+  RangeLearningOptions options;      ///< learned_quantizer
+  double divisor = 1.0;              ///< divide
+  at::Tensor addend;                 ///< add
   /// The consumer's tensor as a view of the output: sizes, strides, offset.
   bool is_view = false;
   std::vector<int64_t> view_sizes, view_strides;
   int64_t view_offset = 0;
 };
 
-/// The recipe of `t` when t is the output of range_learning_quantize recorded by
-/// autograd, or a view of one; null otherwise.
+/// The recipe of `t` when t is, under autograd, the output of
+/// range_learning_quantize, divide_keeping_recipe or add_keeping_recipe, or a view
+/// of one; null otherwise.
 c10::intrusive_ptr<Recipe> recipe_of(const at::Tensor& t);
+
+/// x / divisor (at::div by a scalar, same values and gradient), whose result has a
+/// recipe when x has one; the plain division otherwise.
+at::Tensor divide_keeping_recipe(const at::Tensor& x, double divisor);
+
+/// a + b (at::add, same values and gradient for a; b gets none: it must not
+/// require grad), whose result has a recipe when a has one; the plain sum otherwise.
+at::Tensor add_keeping_recipe(const at::Tensor& a, const at::Tensor& b);
 
 /// Whether recipes are used on this thread (default true); RecipesGuard(false)
 /// makes ops keep their operands, for tests that compare both.
