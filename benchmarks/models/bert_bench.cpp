@@ -5,6 +5,7 @@
 //
 // Shape: BERT-base (12 layers, hidden 768, 12 heads, intermediate 3072), batch 8,
 // seq 128, rows padded by 0..56 keys; intra-op threads: QSIM_BENCH_THREADS (default 2).
+// Our graph runs padded (the reference) and with skip_padding (real tokens only).
 // BM_PlainLibTorch runs before and after BM_QsimBertGraph to expose drift.
 #include <cmath>
 #include <cstdlib>
@@ -102,12 +103,16 @@ void BM_PlainLibTorch(benchmark::State& state) {
   report(state);
 }
 
-void BM_QsimBertGraph(benchmark::State& state) {
+// skip_padding: the encoder runs on the real tokens only (BertModelImpl::skip_padding),
+// as PyTorch's nested-tensor fast path does.
+void BM_QsimBertGraph(benchmark::State& state, bool skip_padding) {
   Fixture& f = fixture();
   c10::InferenceMode inference;
+  f.model->bert->skip_padding = skip_padding;
   for (auto _ : state) {
     benchmark::DoNotOptimize(f.model->forward(f.input_ids, f.token_type_ids, f.attention_mask).logits);
   }
+  f.model->bert->skip_padding = false;
   report(state);
 }
 
@@ -115,12 +120,17 @@ void BM_QsimBertGraph(benchmark::State& state) {
 void BM_Agreement(benchmark::State& state) {
   Fixture& f = fixture();
   c10::InferenceMode inference;
-  double error = 0.0;
+  double error = 0.0, skip_error = 0.0;
   for (auto _ : state) {
-    const at::Tensor ours = f.model->forward(f.input_ids, f.token_type_ids, f.attention_mask).logits;
-    error = (ours - plain_forward(f)).abs().max().item<double>();
+    const at::Tensor plain = plain_forward(f);
+    error = (f.model->forward(f.input_ids, f.token_type_ids, f.attention_mask).logits - plain).abs().max().item<double>();
+    f.model->bert->skip_padding = true;
+    skip_error =
+        (f.model->forward(f.input_ids, f.token_type_ids, f.attention_mask).logits - plain).abs().max().item<double>();
+    f.model->bert->skip_padding = false;
   }
   state.counters["max_abs_diff"] = error;
+  state.counters["skip_padding_max_abs_diff"] = skip_error;
 }
 
 }  // namespace
@@ -129,5 +139,6 @@ BENCHMARK(BM_Agreement)->Iterations(1)->Unit(benchmark::kMillisecond);
 // Wall time: ATen's intra-op threads do the work, so the main thread's CPU time
 // understates it; seq/s is therefore a wall-clock rate.
 BENCHMARK(BM_PlainLibTorch)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
-BENCHMARK(BM_QsimBertGraph)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QsimBertGraph, padded, false)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_QsimBertGraph, skip_padding, true)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime();
 BENCHMARK(BM_PlainLibTorch)->Unit(benchmark::kMillisecond)->MinTime(10.0)->UseRealTime()->Name("BM_PlainLibTorch/again");

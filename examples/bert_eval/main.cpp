@@ -55,6 +55,7 @@ struct EvalFlags {
   int64_t calibrate = 16;
   int64_t qat_epochs = 0;
   bool gradient_checkpointing = false;
+  bool skip_padding = false;
   int64_t qat_max_steps = 0;
   int64_t qat_checkpoint_every = 0;
   int64_t max_train_samples = 0;
@@ -187,6 +188,8 @@ int run(const EvalFlags& f) {
   if (f.threads > 0) at::set_num_threads(f.threads);
   const torch::Device device = examples::parse_device_flag(f.device);
   const auto mask = examples::resolve_mask(card, f.attention_mask);
+  QSIM_CHECK(!f.skip_padding || mask.mode == models::bert::MaskMode::hf, ConfigError,
+             "--skip_padding needs --attention_mask hf: under the zoo (-6) or a custom mask padded keys keep a weight");
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
 
   // The FP32 model: the HF checkpoint, else the quantized checkpoint's weights with every quantizer off.
@@ -217,11 +220,16 @@ int run(const EvalFlags& f) {
   SplitScores fp32, w8a8;
   io::TensorList logits;
   io::TensorList* keep = f.save_logits ? &logits : nullptr;
+  // skip_padding: the FP32 rows only (the library runs quantized modes padded).
   if (model) {
+    (*model)->bert->skip_padding = f.skip_padding;
     fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "FP32", keep);
+    (*model)->bert->skip_padding = false;
   } else {
     quantized->sim.set_mode(sim::Mode::fp32);
+    quantized->model->bert->skip_padding = f.skip_padding;
     fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "FP32", keep);
+    quantized->model->bert->skip_padding = false;
     quantized->sim.set_mode(sim::Mode::quantized);
   }
   if (quantized) {
@@ -246,6 +254,7 @@ int run(const EvalFlags& f) {
   settings["qat_epochs"] = quantized ? 0 : f.qat_epochs;
   settings["qat_max_steps"] = quantized ? 0 : f.qat_max_steps;
   settings["gradient_checkpointing"] = f.gradient_checkpointing;
+  settings["skip_padding"] = f.skip_padding;
   settings["device"] = f.device;
   settings["sim_flags"] = f.sim.to_json();
   nlohmann::json headline = nlohmann::json::object();
@@ -285,6 +294,8 @@ int main(int argc, char** argv) {
   app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
   app.add_option("--qat_checkpoint_every", f.qat_checkpoint_every,
                  "QAT: save resumable state to <output_dir>/qat_state every N steps; a rerun resumes from it");
+  app.add_flag("--skip_padding", f.skip_padding,
+               "FP32 rows: run the encoder on real tokens only (needs --attention_mask hf; same metrics, faster)");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
   app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
   app.add_option("--act_bw", f.act_bw, "activation bitwidth of the simulation made here, 4..32 (default: the card's, 8)");

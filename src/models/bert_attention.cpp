@@ -31,4 +31,8 @@ torch::Tensor BertAttentionImpl::forward(const torch::Tensor& hidden, const torc
   return output(self(hidden, extended_mask, probs), hidden);
 }
 
+torch::Tensor BertAttentionImpl::forward_packed(const torch::Tensor& hidden, const PackedSequences& packed) {
+  return output(self->forward_packed(hidden, packed), hidden);
+}
+
 }  // namespace qsim::models::bert

@@ -40,4 +40,10 @@ torch::Tensor BertEncoderImpl::forward(const torch::Tensor& hidden, const torch:
   return x;
 }
 
+torch::Tensor BertEncoderImpl::forward_packed(const torch::Tensor& hidden, const PackedSequences& packed) {
+  torch::Tensor x = hidden;
+  for (const auto& block : *layer) x = block->as<BertLayerImpl>()->forward_packed(x, packed);
+  return x;
+}
+
 }  // namespace qsim::models::bert

@@ -27,4 +27,9 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden, const torch::T
   return output(intermediate(attended), attended);
 }
 
+torch::Tensor BertLayerImpl::forward_packed(const torch::Tensor& hidden, const PackedSequences& packed) {
+  const torch::Tensor attended = attention->forward_packed(hidden, packed);
+  return output(intermediate(attended), attended);
+}
+
 }  // namespace qsim::models::bert

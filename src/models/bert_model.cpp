@@ -1,10 +1,13 @@
 #include "qsim/models/bert/bert_model.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "detail/check.hpp"
 #include "qsim/models/bert/bert_init.hpp"
+#include "qsim/quant/quantizer_node.hpp"
 
 namespace qsim::models::bert {
 namespace {
@@ -27,6 +30,23 @@ torch::Tensor check_ids(const torch::Tensor& ids, const char* name, int64_t limi
                name, limit, limit_name, low, high);
   }
   return out;
+}
+
+// The packing of this forward's real tokens when skip_padding applies (see the header).
+std::optional<PackedSequences> packing_for(BertModelImpl& model, const BertInputs& inputs,
+                                           const BertForwardOptions& options) {
+  if (!model.skip_padding) return std::nullopt;
+  QSIM_CHECK(model.config.attention_mask.mode == MaskMode::hf, ConfigError,
+             "skip_padding needs the hf attention mask: under the zoo or a custom mask padded keys keep a weight");
+  if (torch::GradMode::is_enabled() || options.hidden_states || options.attentions) return std::nullopt;
+  for (const auto& m : model.modules()) {
+    const auto* quantizer = dynamic_cast<const quant::QuantizerNodeImpl*>(m.get());
+    if (quantizer != nullptr && quantizer->enabled()) return std::nullopt;
+  }
+  auto packed = PackedSequences::from_mask(inputs.attention_mask);
+  if (!packed || packed->tokens() == packed->batch * packed->seq) return std::nullopt;
+  if (!(inputs.attention_mask.select(1, 0) != 0).all().item<bool>()) return std::nullopt;
+  return packed;
 }
 
 }  // namespace
@@ -77,6 +97,11 @@ BertModelOutput BertModelImpl::forward(const torch::Tensor& input_ids, const tor
   BertModelOutput out;
   const torch::Tensor embedded = embeddings(inputs.input_ids, inputs.token_type_ids);
   const torch::Tensor extended = config.attention_mask.extend(inputs.attention_mask, embedded.scalar_type());
+  if (const auto packed = packing_for(*this, inputs, options)) {
+    out.last_hidden_state = packed->unpack(encoder->forward_packed(packed->pack(embedded), *packed));
+    if (pooler) out.pooler_output = pooler(out.last_hidden_state);
+    return out;
+  }
   if (options.hidden_states) out.hidden_states.push_back(embedded);
   out.last_hidden_state = encoder(embedded, extended, options.hidden_states ? &out.hidden_states : nullptr,
                                   options.attentions ? &out.attentions : nullptr);

@@ -36,12 +36,27 @@ constexpr bool kCanPinBlas = false;  // no way to make the BLAS call single-thre
 struct SingleThreadedBlas {};
 #endif
 
+// How M rows split into blocks: as few as blocks of at most kRowBlock rows allow, of
+// equal size (rounded up to 8 rows) so that no thread waits on a full block while
+// another finishes a sliver (800 packed tokens: 4 x 200, not 3 x 256 + 32). It
+// depends on M alone, so results stay thread-invariant.
+struct RowBlocks {
+  int64_t count, rows;
+};
+RowBlocks row_blocks(int64_t rows) {
+  const int64_t count = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t even = (rows + count - 1) / count;
+  const int64_t size = std::min(kRowBlock, (even + 7) / 8 * 8);
+  return {(rows + size - 1) / size, size};
+}
+
 // out[i] = a[i] · rhs[i] (rhs 3-D) or a[i] · rhs (rhs 2-D), plus bias, for a [B, M, K],
-// one single-threaded GEMM per block of kRowBlock rows of one batch entry; with an
+// one single-threaded GEMM per row block (row_blocks) of one batch entry; with an
 // epilogue, each block is quantized in place right after its GEMM (still in cache).
 void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out,
                   const quant::PreparedFakeQuant* epilogue) {
-  const int64_t rows = a.size(1), blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t rows = a.size(1);
+  const auto [blocks, block_rows] = row_blocks(rows);
   // Grad and inference mode are thread-local: pool threads start with grad mode on
   // and InferenceMode off, and writing into an inference tensor `out` outside
   // InferenceMode throws. The workers take the caller's state, and never record.
@@ -51,8 +66,8 @@ void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& 
     const SingleThreadedBlas pin;
     const at::NoGradGuard no_grad;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t batch = task / blocks, first = (task % blocks) * kRowBlock;
-      const int64_t count = std::min(kRowBlock, rows - first);
+      const int64_t batch = task / blocks, first = (task % blocks) * block_rows;
+      const int64_t count = std::min(block_rows, rows - first);
       at::Tensor block = out[batch].narrow(0, first, count);
       const at::Tensor lhs = a[batch].narrow(0, first, count);
       const at::Tensor right = rhs.dim() == 2 ? rhs : rhs[batch];

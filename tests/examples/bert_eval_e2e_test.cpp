@@ -132,6 +132,26 @@ TEST_F(BertEvalTest, QuantizedCheckpointRoundTripGivesTheSameW8a8Number) {
   EXPECT_EQ(results(made).at("fp32"), results(loaded).at("fp32"));
 }
 
+// --skip_padding: the FP32 rows' metrics unchanged (hf mask), refused under the zoo mask.
+TEST_F(BertEvalTest, SkipPaddingKeepsTheFp32MetricsAndNeedsTheHfMask) {
+  for (const std::string task : {"mrpc", "squad"}) {
+    SCOPED_TRACE(task);
+    const std::string args = fmt::format(" --model_dir '{}' --attention_mask hf --qat_epochs 0",
+                                         (*root_ / checkpoint_for(task)).string());
+    const fs::path padded = *root_ / ("out_padded_" + task), skipped = *root_ / ("out_skipped_" + task);
+    ASSERT_EQ(run(common("bert_w8a8_" + task, padded) + args).exit_code, 0);
+    const RunResult r = run(common("bert_w8a8_" + task, skipped) + args + " --skip_padding");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(results(skipped).at("fp32"), results(padded).at("fp32"));
+    EXPECT_EQ(results(skipped).at("w8a8"), results(padded).at("w8a8"));
+    EXPECT_TRUE(results(skipped).at("settings").at("skip_padding").get<bool>());
+  }
+  const RunResult zoo = run(common("bert_w8a8_mrpc", *root_ / "out_skip_zoo") +
+                            fmt::format(" --model_dir '{}' --skip_padding", (*root_ / "seqcls2").string()));
+  EXPECT_EQ(zoo.exit_code, 2);
+  EXPECT_NE(zoo.err.find("--skip_padding needs --attention_mask hf"), std::string::npos) << zoo.err;
+}
+
 TEST_F(BertEvalTest, UnknownModelConfigIsAClearError) {
   const RunResult r = run(common("bert_w8a8_nope", *root_ / "out_bad") + " --model_dir x");
   EXPECT_EQ(r.exit_code, 2);

@@ -5,8 +5,8 @@
 // A threaded BLAS sgemm (OpenBLAS, Debian's default) splits the output among its
 // threads, and the split changes the kernel that computes each element, so the
 // same product differs in the last bits between 1, 2 and 3 threads. These
-// functions split the rows of the output into fixed blocks of kRowBlock rows (a
-// split that depends only on the shapes), run the blocks in parallel, and compute
+// functions split the rows of the output into equal blocks of at most kRowBlock rows
+// (a split that depends only on the shapes), run the blocks in parallel, and compute
 // each block with a single-threaded BLAS call: the result is the same for any
 // thread count. Cost on 2 cores (docs/benchmarks.md, 256-row blocks): the BERT-base
 // projections at ATen's time (0.95-1.0x), the batched attention products 0.3x.
@@ -24,7 +24,7 @@
 
 namespace qsim::nn {
 
-/// Rows of the output computed by one single-threaded BLAS call: four tasks for the
+/// Most rows of the output computed by one single-threaded BLAS call: four tasks for the
 /// 1024 tokens of a batch of 8 × 128, big enough panels for OpenBLAS (64-row
 /// blocks cost the projections 13-25 %; 512 rows would gain ~3 % more on 2 cores
 /// but leave wider machines idle).

@@ -40,6 +40,8 @@ class BertAttentionImpl : public torch::nn::Cloneable<BertAttentionImpl> {
   /// See BertSelfAttentionImpl::forward for `probs`.
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                         torch::Tensor* probs = nullptr);
+  /// hidden: [1, T, H], the real tokens of `packed` (BertSelfAttentionImpl's packed forward).
+  torch::Tensor forward_packed(const torch::Tensor& hidden, const PackedSequences& packed);
 
   BertConfig config;
   BertSelfAttention self{nullptr};

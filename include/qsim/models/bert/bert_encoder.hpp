@@ -25,6 +25,9 @@ class BertEncoderImpl : public torch::nn::Cloneable<BertEncoderImpl> {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                         std::vector<torch::Tensor>* hidden_states = nullptr,
                         std::vector<torch::Tensor>* attentions = nullptr);
+  /// Runs every layer on the real tokens of `packed` ([1, T, H]; inference only,
+  /// see BertModelImpl::skip_padding).
+  torch::Tensor forward_packed(const torch::Tensor& hidden, const PackedSequences& packed);
 
   /// Layer `index` (0-based).
   BertLayer at(std::size_t index) const;

@@ -50,6 +50,18 @@ class BertModelImpl : public torch::nn::Cloneable<BertModelImpl> {
 
   BertConfig config;
   bool add_pooling_layer;
+  /// Skip the padding's work (an explicit deviation from the padded graph, off by
+  /// default): the encoder runs on the real tokens only (PackedSequences) and each
+  /// sequence attends over its own tokens, as PyTorch's nested-tensor fast path.
+  /// Real tokens' outputs equal the padded graph's up to float summation order
+  /// (padded keys get exactly zero weight under the hf mask); last_hidden_state is
+  /// zero at padded positions. It applies to FP32 inference only: the padded graph
+  /// runs under autograd, when hidden states or attentions are asked for, when any
+  /// quantizer of the encoder is enabled (calibration and encodings are defined over
+  /// the padded graph), when the mask is not 0/1, when some sequence's first token
+  /// is padding (the pooler reads it), or when nothing is padded. With the zoo or a
+  /// custom mask, padded keys keep a weight, so forward throws qsim::ConfigError.
+  bool skip_padding = false;
   BertEmbeddings embeddings{nullptr};
   BertEncoder encoder{nullptr};
   BertPooler pooler{nullptr};  ///< null when add_pooling_layer is false

@@ -11,6 +11,7 @@
 // In inference the three projections run as one GEMM where their quantizers allow
 // it (same values; src/models/fused_qkv.hpp).
 
+#include <array>
 #include <memory>
 
 #include <torch/nn/cloneable.h>
@@ -18,6 +19,7 @@
 #include <torch/types.h>
 
 #include "qsim/models/bert/bert_config.hpp"
+#include "qsim/models/bert/packed_sequences.hpp"
 #include "qsim/nn/dropout.hpp"
 #include "qsim/nn/elementwise.hpp"
 #include "qsim/nn/linear.hpp"
@@ -38,6 +40,10 @@ class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl>
   /// When `probs` is given it receives the softmax output [B, A, L, L] (before dropout).
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& extended_mask,
                         torch::Tensor* probs = nullptr);
+  /// hidden: [1, T, H], the real tokens of `packed`; each sequence attends over its
+  /// own tokens, so no key is masked (mask_add does not run). For FP32 inference
+  /// (BertModelImpl::skip_padding): mask_add's quantizers must be disabled.
+  torch::Tensor forward_packed(const torch::Tensor& hidden, const PackedSequences& packed);
 
   BertConfig config;
   nn::Linear query{nullptr};
@@ -51,6 +57,12 @@ class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl>
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;
+  // Q, K, V of `hidden`, each [B, L, H].
+  std::array<torch::Tensor, 3> project(const torch::Tensor& hidden);
+  // softmax(QKᵀ/√d + key_mask)·V over heads [B, A, L, d]; no mask_add when key_mask
+  // is undefined.
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& key_mask, torch::Tensor* probs);
 
   // In inference, Q/K/V through one GEMM (src/models/fused_qkv.hpp); made anew by
   // reset(), so a clone never shares the stacked-weight cache.
