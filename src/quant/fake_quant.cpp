@@ -132,7 +132,7 @@ at::Tensor kernel_input(const at::Tensor& x) { return x.is_cuda() ? x.contiguous
 
 // A fresh output for kernel_input(x): its dtype on CUDA, float32 on the CPU.
 at::Tensor kernel_output(const at::Tensor& in) {
-  return in.is_cuda() ? at::empty(in.sizes(), in.options()) : detail::empty_output(in.sizes());
+  return in.is_cuda() ? at::empty(in.sizes(), in.options()) : detail::empty_output(in);
 }
 
 }  // namespace
@@ -212,7 +212,7 @@ at::Tensor quantize_static(const at::Tensor& x, const std::vector<Encoding>& enc
     return codes;
   }
   const at::Tensor in = detail::float_contiguous(x);
-  at::Tensor out = detail::empty_output(in.sizes());
+  at::Tensor out = detail::empty_output(in);
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
   const cpu::StaticGrid grid = a.grid();

@@ -67,12 +67,13 @@ thread_local bool unpooled = false;
 UnpooledScope::UnpooledScope() : previous_(unpooled) { unpooled = true; }
 UnpooledScope::~UnpooledScope() { unpooled = previous_; }
 
-at::Tensor empty_output(at::IntArrayRef sizes) {
-  // Only inference forwards recycle blocks: under autograd, freed blocks held for
-  // their exact size would add to training's peak memory instead of serving the
-  // next allocation of any size.
-  if (at::GradMode::is_enabled() || unpooled) return at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
-  return pooled_empty(sizes, at::kFloat);
+at::Tensor empty_output(const at::Tensor& input) {
+  // Only forwards that autograd does not record recycle blocks (the rule of the
+  // blocked GEMMs too): training's saved tensors, held for their exact size after
+  // backward, would add to its peak memory instead of serving the next allocation.
+  const bool recorded = at::GradMode::is_enabled() && input.requires_grad();
+  if (recorded || unpooled) return at::empty(input.sizes(), at::TensorOptions().dtype(at::kFloat));
+  return pooled_empty(input.sizes(), at::kFloat);
 }
 
 at::Tensor empty_gradient(at::IntArrayRef sizes) { return at::empty(sizes, at::TensorOptions().dtype(at::kFloat)); }

@@ -44,10 +44,11 @@ kernels::cpu::ChannelLayout channel_layout(const at::Tensor& x, std::optional<in
 template <typename Fn>
 void parallel_chunks(int64_t n, const Fn& fn);
 
-/// Uninitialised contiguous float32 CPU tensor for a forward kernel's output: from
-/// the output pool (qsim/quant/output_pool.hpp, no fresh pages in steady state)
-/// while grad mode is off, from LibTorch's allocator under autograd.
-at::Tensor empty_output(at::IntArrayRef sizes);
+/// Uninitialised contiguous float32 CPU tensor shaped like `input` for a forward
+/// kernel's output: from the output pool (qsim/quant/output_pool.hpp, no fresh pages
+/// in steady state) unless autograd records the op (grad mode on and `input`
+/// requires grad) or an UnpooledScope is open; then from LibTorch's allocator.
+at::Tensor empty_output(const at::Tensor& input);
 /// Same for a backward kernel's gradient: never pooled (training's peak memory).
 at::Tensor empty_gradient(at::IntArrayRef sizes);
 

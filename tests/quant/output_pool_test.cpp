@@ -46,6 +46,25 @@ TEST_F(OutputPoolTest, AFreedBlockServesTheNextAllocationOfItsSize) {
   EXPECT_EQ(output_pool_stats().misses, freed.misses + 1);
 }
 
+// Fake quant outputs come from the pool unless autograd records the op: a plain
+// tensor is served from it in grad mode too; a tensor that requires grad is not
+// (its output may be saved for backward).
+TEST_F(OutputPoolTest, FakeQuantPoolsUnlessAutogradRecordsIt) {
+  const Encoding e{8, -2.0, 2.5, 0.0, 0.0};
+  const at::Tensor x = torch::randn({1 << 20});  // 4 MiB
+  const auto live_after_quantize = [&](const at::Tensor& input) {
+    const at::Tensor out = fake_quantize_static(input, e);
+    return output_pool_stats().live_bytes;
+  };
+  {
+    const torch::NoGradGuard no_grad;
+    EXPECT_EQ(live_after_quantize(x), std::size_t{4} << 20) << "inference";
+  }
+  ASSERT_TRUE(torch::GradMode::is_enabled());
+  EXPECT_EQ(live_after_quantize(x), std::size_t{4} << 20) << "grad mode, input without grad";
+  EXPECT_EQ(live_after_quantize(x.clone().requires_grad_()), 0u) << "recorded by autograd";
+}
+
 TEST_F(OutputPoolTest, SmallTensorsAndAZeroLimitBypassThePool) {
   const OutputPoolStats before = output_pool_stats();
   { const at::Tensor small = pooled_empty({1000}); }
@@ -81,11 +100,11 @@ TEST_F(OutputPoolTest, PooledTensorsAreOrdinaryTensors) {
   const at::Tensor w = y.clone().requires_grad_(true);
   (w * y).sum().backward();
   EXPECT_TRUE(torch::equal(w.grad(), y));
-  // Fake quant's inference outputs come from the pool and are right; under
-  // autograd (training) they do not, so that freed blocks never add to its peak.
+  // Fake quant's inference outputs come from the pool and are right; when autograd
+  // records it (training) they do not, so that freed blocks never add to its peak.
   const Encoding e = make_encoding(-1, 1, 8, Symmetry::asymmetric);
   const OutputPoolStats before = output_pool_stats();
-  const at::Tensor trained = fake_quantize_static(x, e);
+  const at::Tensor trained = fake_quantize_static(x.clone().requires_grad_(), e).detach();
   EXPECT_EQ(output_pool_stats().live_bytes, before.live_bytes);
   torch::NoGradGuard no_grad;
   const at::Tensor q = fake_quantize_static(x, e);
