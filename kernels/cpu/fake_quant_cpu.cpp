@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <type_traits>
 
 #include "kernels/fake_quant_scalar.hpp"
 
@@ -253,7 +254,16 @@ void ste_backward(const float* y, const float* g, float* gi, int64_t begin, int6
 }
 
 // The backward's per-element sums, in double: s = (q + o' − k·t)·g, z = (1 − k)·g,
-// returned as two lanes-of-4 halves each (products of floats are exact in double).
+// returned as two lanes-of-4 halves each.
+//
+// When o' is the grid's offset o (or o = 0), d = q + o' − k·t is formed in float,
+// where it is exact, so its product with g in double (two floats: exact) equals
+// the scalar path's double arithmetic bit for bit. k = 0: d = q + o', a float.
+// k = 1: q + o' = (round(t) − o) + o is round(t) (up to float rounding of both
+// when |t| > 2^24), so d = round(t) − t: for |t| ≥ 1 the two are within a factor 2
+// of each other (Sterbenz: exact); for |t| < 1 round(t) is 0 (d = −t) or ±1 with
+// |t| ≥ 0.5 (Sterbenz again). NaN/Inf t give NaN through 0·t as in double. With
+// another o' (o ≠ 0 and the offset left out of the sum) d is formed in double.
 struct SumTerms {
   __m256d s_lo, s_hi, z_lo, z_hi;
 };
@@ -261,13 +271,20 @@ struct SumTerms {
 inline __m256d low_half(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
 inline __m256d high_half(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
 
+template <bool kFloatD>
 inline SumTerms backward_terms(const LearnedVec& e, __m256 g, __m256 sum_offset) {
   const __m256 base = _mm256_add_ps(e.q, sum_offset);
   const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), e.k), g);
   SumTerms out;
-  out.s_lo = _mm256_mul_pd(_mm256_sub_pd(low_half(base), _mm256_mul_pd(low_half(e.k), low_half(e.t))), low_half(g));
-  out.s_hi =
-      _mm256_mul_pd(_mm256_sub_pd(high_half(base), _mm256_mul_pd(high_half(e.k), high_half(e.t))), high_half(g));
+  if constexpr (kFloatD) {
+    const __m256 d = _mm256_sub_ps(base, _mm256_mul_ps(e.k, e.t));
+    out.s_lo = _mm256_mul_pd(low_half(d), low_half(g));
+    out.s_hi = _mm256_mul_pd(high_half(d), high_half(g));
+  } else {
+    out.s_lo = _mm256_mul_pd(_mm256_sub_pd(low_half(base), _mm256_mul_pd(low_half(e.k), low_half(e.t))), low_half(g));
+    out.s_hi =
+        _mm256_mul_pd(_mm256_sub_pd(high_half(base), _mm256_mul_pd(high_half(e.k), high_half(e.t))), high_half(g));
+  }
   out.z_lo = low_half(z);
   out.z_hi = high_half(z);
   return out;
@@ -283,7 +300,7 @@ inline double horizontal_sum(__m256d a, __m256d b) {
 // returns where the scalar tail starts. Every value the loop reads is a local
 // (no reload through the captured structures the stores to gi might alias), and
 // the scale mode is a template argument, not a per-iteration branch.
-template <bool kMultiply>
+template <bool kMultiply, bool kFloatD>
 int64_t segment_backward(const float* x, const float* g, float* gi, int64_t i0, int64_t i1, LearnedPack p,
                          __m256 steps, __m256 sum_offset, double& sum_s, double& sum_z) {
   __m256d s_lo = _mm256_setzero_pd(), s_hi = _mm256_setzero_pd();
@@ -293,7 +310,7 @@ int64_t segment_backward(const float* x, const float* g, float* gi, int64_t i0, 
     const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, kMultiply);
     const __m256 gv = _mm256_loadu_ps(g + i);
     _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
-    const SumTerms t = backward_terms(e, gv, sum_offset);
+    const SumTerms t = backward_terms<kFloatD>(e, gv, sum_offset);
     s_lo = _mm256_add_pd(s_lo, t.s_lo);
     s_hi = _mm256_add_pd(s_hi, t.s_hi);
     z_lo = _mm256_add_pd(z_lo, t.z_lo);
@@ -309,6 +326,8 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
   const LearnedQdq op{grid, {grid}};
   const __m256 steps = _mm256_set1_ps(grid.steps);
   const __m256 use_offset = offset_in_sum ? _mm256_castsi256_ps(_mm256_set1_epi32(-1)) : _mm256_setzero_ps();
+  const bool float_d = offset_in_sum || std::all_of(grid.offset, grid.offset + layout.channels,
+                                                     [](float o) { return o == 0.0f; });
   if (layout.inner == 1 && layout.channels > 1) {
     int64_t i = begin;
     while (i < end) {
@@ -319,7 +338,8 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
         const LearnedVec e = learned_element(_mm256_loadu_ps(x + i), p, steps, grid.multiply);
         const __m256 gv = _mm256_loadu_ps(g + i);
         _mm256_storeu_ps(gi + i, _mm256_mul_ps(gv, e.k));
-        const SumTerms t = backward_terms(e, gv, _mm256_and_ps(use_offset, p.offset));
+        const __m256 sum_offset = _mm256_and_ps(use_offset, p.offset);
+        const SumTerms t = float_d ? backward_terms<true>(e, gv, sum_offset) : backward_terms<false>(e, gv, sum_offset);
         _mm256_storeu_pd(sum_s + c, _mm256_add_pd(_mm256_loadu_pd(sum_s + c), t.s_lo));
         _mm256_storeu_pd(sum_s + c + 4, _mm256_add_pd(_mm256_loadu_pd(sum_s + c + 4), t.s_hi));
         _mm256_storeu_pd(sum_z + c, _mm256_add_pd(_mm256_loadu_pd(sum_z + c), t.z_lo));
@@ -336,8 +356,14 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
     const LearnedPack p = op.broadcast(c);
     const __m256 sum_offset = _mm256_and_ps(use_offset, p.offset);
     double s = 0.0, z = 0.0;
-    const int64_t i = grid.multiply ? segment_backward<true>(x, g, gi, i0, i1, p, steps, sum_offset, s, z)
-                                    : segment_backward<false>(x, g, gi, i0, i1, p, steps, sum_offset, s, z);
+    const auto run = [&](auto multiply, auto exact_float) {
+      return segment_backward<decltype(multiply)::value, decltype(exact_float)::value>(x, g, gi, i0, i1, p, steps,
+                                                                                      sum_offset, s, z);
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
+    const int64_t i = grid.multiply ? (float_d ? run(yes{}, yes{}) : run(yes{}, no{}))
+                                    : (float_d ? run(no{}, yes{}) : run(no{}, no{}));
     sum_s[c] += s;
     sum_z[c] += z;
     if (i < i1) learned_backward_scalar(x, g, gi, i, i1, layout, grid, offset_in_sum, sum_s, sum_z);

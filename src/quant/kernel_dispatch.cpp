@@ -76,7 +76,11 @@ at::Tensor empty_output(const at::Tensor& input) {
   return pooled_empty(input.sizes(), at::kFloat);
 }
 
-at::Tensor empty_gradient(at::IntArrayRef sizes) { return at::empty(sizes, at::TensorOptions().dtype(at::kFloat)); }
+at::Tensor empty_gradient(at::IntArrayRef sizes) {
+  const auto bytes = static_cast<std::size_t>(c10::multiply_integers(sizes)) * sizeof(float);
+  if (bytes >= kFreshMappingBytes) return pooled_empty(sizes, at::kFloat);
+  return at::empty(sizes, at::TensorOptions().dtype(at::kFloat));
+}
 
 at::Tensor to_input_dtype(const at::Tensor& result, const at::Tensor& input) {
   return input.scalar_type() == at::kFloat ? result : result.to(input.scalar_type());

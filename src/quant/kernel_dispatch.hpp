@@ -3,6 +3,7 @@
 // Internal helpers of the quant layer: validate a tensor once, describe its channel
 // layout for kernels/cpu, and split the work over threads.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <initializer_list>
@@ -49,8 +50,13 @@ void parallel_chunks(int64_t n, const Fn& fn);
 /// in steady state) unless autograd records the op (grad mode on and `input`
 /// requires grad) or an UnpooledScope is open; then from LibTorch's allocator.
 at::Tensor empty_output(const at::Tensor& input);
-/// Same for a backward kernel's gradient: never pooled (training's peak memory).
+/// Same for a backward kernel's gradient. Pooled only from kFreshMappingBytes up:
+/// glibc maps every allocation that large anew (its mmap threshold stops growing
+/// at 32 MiB), so the pool saves a zeroing of every page; below that, glibc's heap
+/// already reuses freed gradients, without the pool's 2 MiB rounding or its cache
+/// adding to training's peak memory.
 at::Tensor empty_gradient(at::IntArrayRef sizes);
+inline constexpr std::size_t kFreshMappingBytes = std::size_t{32} << 20;
 
 /// While one lives on a thread, empty_output does not pool: the forwards and
 /// backwards of autograd functions run with grad mode off, but belong to training.

@@ -189,6 +189,49 @@ TEST(FakeQuantCpuEdgeTest, Quirk3OutOfGridCode256) {
   for (float v : y) EXPECT_EQ(v, 129.0f);
 }
 
+// Each element's term of the backward sums is exact: a vector of 8 where one lane
+// has a gradient sums to exactly the double-arithmetic term of that lane, on both
+// paths, for grids from 2 to 32 bits, both scale modes, offsets in and out of the
+// sum, and inputs in range, clamped, near ties and far beyond 2^24 steps.
+TEST(FakeQuantCpuEdgeTest, BackwardSumTermsAreExactPerElement) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  struct Grid {
+    float delta, offset, steps;
+  };
+  const Grid grids[] = {{4.5f / 255, -113.0f, 255.0f}, {0.37f, -2.0f, 3.0f}, {1e-6f, -2147483648.0f, 4294967295.0f},
+                        {3e-3f, 0.0f, 65535.0f}, {2.0f, -128.0f, 255.0f}};
+  for (bool avx2 : {true, false}) {
+    set_avx2_enabled(avx2);
+    for (const Grid& grid : grids) {
+      const float inv = 1.0f / grid.delta;
+      for (bool multiply : {false, true}) {
+        for (bool offset_in_sum : {true, false}) {
+          const LearnedGrid learned{&grid.delta, &inv, &grid.offset, grid.steps, multiply};
+          for (int trial = 0; trial < 400; ++trial) {
+            std::vector<float> x(8), g(8, 0.0f), gi(8);
+            const float span = grid.delta * grid.steps;
+            for (float& v : x) v = (grid.offset * grid.delta) + span * (0.5f + 0.7f * unit(rng));
+            if (trial % 4 == 0) x[trial % 8] = (std::round(x[trial % 8] / grid.delta) + 0.5f) * grid.delta;  // a tie
+            const int lane = trial % 8;
+            g[static_cast<size_t>(lane)] = unit(rng);
+            double s = 0.0, z = 0.0;
+            learned_backward(x.data(), g.data(), gi.data(), 0, 8, ChannelLayout{1, 8}, learned, offset_in_sum, &s, &z);
+            const LearnedElement e = learned_element(x[static_cast<size_t>(lane)], grid.delta, inv, grid.offset,
+                                                     grid.steps, multiply);
+            const float sum_offset = offset_in_sum ? grid.offset : 0.0f;
+            const double term = (static_cast<double>(e.q + sum_offset) - static_cast<double>(e.k) * e.t) *
+                                g[static_cast<size_t>(lane)];
+            ASSERT_EQ(s, term) << "avx2 " << avx2 << " delta " << grid.delta << " multiply " << multiply << " x "
+                               << x[static_cast<size_t>(lane)];
+          }
+        }
+      }
+    }
+  }
+  set_avx2_enabled(true);
+}
+
 TEST(FakeQuantCpuEdgeTest, EmptyRangeTouchesNothing) {
   const float one = 1.0f, zero = 0.0f;
   const StaticGrid grid{&zero, &one, &one, &zero};

@@ -12,6 +12,7 @@
 
 #include "qsim/quant/encoding.hpp"
 #include "qsim/quant/fake_quant.hpp"
+#include "qsim/quant/range_learning.hpp"
 
 namespace qsim::quant {
 namespace {
@@ -63,6 +64,20 @@ TEST_F(OutputPoolTest, FakeQuantPoolsUnlessAutogradRecordsIt) {
   ASSERT_TRUE(torch::GradMode::is_enabled());
   EXPECT_EQ(live_after_quantize(x), std::size_t{4} << 20) << "grad mode, input without grad";
   EXPECT_EQ(live_after_quantize(x.clone().requires_grad_()), 0u) << "recorded by autograd";
+}
+
+// Range-learning gradients: pooled only as large as glibc maps anew (32 MiB up);
+// smaller ones come from glibc's heap, which recycles them itself.
+TEST_F(OutputPoolTest, OnlyFreshlyMappedGradientsArePooled) {
+  const at::Tensor min = torch::tensor({-2.0f}), max = torch::tensor({2.5f});
+  const auto live_with_gradient = [&](int64_t n) {
+    const at::Tensor x = torch::randn({n});
+    const RangeLearningGrads grads = range_learning_backward(x, x * 0.1, min, max, RangeLearningOptions{});
+    return output_pool_stats().live_bytes;
+  };
+  EXPECT_EQ(live_with_gradient(int64_t{1} << 20), 0u) << "4 MiB";
+  EXPECT_EQ(live_with_gradient(int64_t{9} << 20), std::size_t{36} << 20) << "36 MiB";
+  EXPECT_EQ(output_pool_stats().live_bytes, 0u);
 }
 
 TEST_F(OutputPoolTest, SmallTensorsAndAZeroLimitBypassThePool) {
