@@ -24,7 +24,10 @@ std::optional<std::array<torch::Tensor, 3>> FusedQkv::project(nn::LinearImpl& qu
   if (at::GradMode::is_enabled()) return std::nullopt;
   const int64_t width = query.options.out_features();
   for (nn::LinearImpl* l : linears) {
-    if (l->input_quantizer(0)->enabled() || !l->bias.defined() || l->options.out_features() != width) return std::nullopt;
+    // A Linear with its own kernel (e.g. integer arithmetic) computes itself.
+    if ((l->kernel && l->kernel->active(*l)) || l->input_quantizer(0)->enabled() || !l->bias.defined() || l->options.out_features() != width) {
+      return std::nullopt;
+    }
   }
   // AIMET's order per block: parameters after inputs (none on), before the output.
   std::array<torch::Tensor, 3> weights, biases;

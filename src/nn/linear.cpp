@@ -21,6 +21,7 @@ void LinearImpl::reset() {
   QSIM_CHECK(options.in_features() > 0 && options.out_features() > 0, ConfigError,
              "linear: features must be positive, got in={} out={}", options.in_features(),
              options.out_features());
+  kernel.reset();  // a clone computes in float until it gets its own
   register_activation_quantizers(*this, 1);
   weight = register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
   bias = register_parameter("bias", options.bias() ? torch::empty({options.out_features()}) : torch::Tensor(),
@@ -43,6 +44,9 @@ void LinearImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  if (kernel && !torch::GradMode::is_enabled()) {
+    if (auto y = kernel->forward(*this, input)) return std::move(*y);
+  }
   // One slot per statement: inputs, then parameters, then the output (AIMET's order).
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight_quantizer(weight);

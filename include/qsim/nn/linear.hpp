@@ -5,6 +5,8 @@
 // slot, so gradients reach the float weights through the quantizer's own backward.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include <torch/arg.h>
@@ -25,6 +27,20 @@ struct LinearOptions {
   TORCH_ARG(int64_t, out_features);
   /// Whether to learn an additive bias; when false `bias` is registered undefined.
   TORCH_ARG(bool, bias) = true;
+};
+
+class LinearImpl;
+
+/// Another implementation of a Linear block for inference, e.g. real integer
+/// arithmetic (sim/int8_backend.hpp). While one is attached and autograd is off,
+/// Linear::forward hands it the whole block, quantizers included; it answers
+/// nullopt to let the simulated path run (e.g. when its quantizers are off).
+class LinearKernel {
+ public:
+  virtual ~LinearKernel() = default;
+  /// Whether forward would compute now (e.g. the block's quantizers are on).
+  virtual bool active(const LinearImpl& linear) const = 0;
+  virtual std::optional<torch::Tensor> forward(LinearImpl& linear, const torch::Tensor& input) = 0;
 };
 
 /// Example: `Linear dense(LinearOptions(768, 768)); auto y = dense(x);`
@@ -50,6 +66,8 @@ class LinearImpl : public torch::nn::Cloneable<LinearImpl>, public Quantizable {
   torch::Tensor bias;
   quant::QuantizerNode weight_quantizer{nullptr};
   quant::QuantizerNode bias_quantizer{nullptr};
+  /// Inference-only replacement of this block's arithmetic (LinearKernel); not cloned.
+  std::shared_ptr<LinearKernel> kernel;
 };
 TORCH_MODULE(Linear);
 

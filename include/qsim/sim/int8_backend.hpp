@@ -1,0 +1,43 @@
+#pragma once
+
+// Real integer inference for a simulated model: every Linear whose input, weight and
+// output lie on 8-bit grids runs as an integer GEMM on LibTorch's quantized CPU
+// backend (oneDNN in Debian's build; FBGEMM or QNNPACK elsewhere) with the
+// simulation's own encodings: input read as quint8 (zero point = −offset), weight as
+// qint8 (symmetric, zero point 0), int32 accumulation, the float bias added by the
+// backend at scale Δx·Δw, and the result requantized to the output quantizer's grid.
+// Everything else (embeddings, softmax, GELU, LayerNorm, residual adds, the attention
+// products) stays as simulated: float arithmetic on quantized tensors, the same on
+// both sides. Where the simulation and the integer model differ is thus confined to
+// the Linears: float vs int32 accumulation, the bias rounded to int32, and the
+// backend's requantization — at most one step of the output grid per element
+// (tests/sim/int8_backend_test.cpp).
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qsim/models/bert/bert_for_task.hpp"
+
+namespace qsim::sim {
+
+struct Int8Conversion {
+  /// Linears now computed with integers, by module name.
+  std::vector<std::string> integer;
+  /// Linears left to the simulation, with the reason (e.g. "output quantizer off").
+  std::map<std::string, std::string> kept_float;
+};
+
+/// Attaches an integer kernel to every Linear of `model` that qualifies; needs the
+/// model in QuantSim's quantized mode with static encodings (after compute_encodings
+/// or load_encodings). The kernels read weights and encodings now: call again after
+/// changing either. Throws qsim::ConfigError when LibTorch has no quantized CPU engine.
+Int8Conversion convert_to_int8(models::bert::BertForTask& model);
+
+/// Detaches every integer kernel: the model is the simulation again.
+void remove_int8(models::bert::BertForTask& model);
+
+/// The quantized engine LibTorch uses here ("onednn", "fbgemm", "qnnpack").
+std::string int8_engine();
+
+}  // namespace qsim::sim
