@@ -28,6 +28,7 @@
 #include "qsim/io/safetensors.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/bert_checkpoint.hpp"
+#include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
@@ -56,6 +57,7 @@ struct EvalFlags {
   int64_t qat_epochs = 0;
   bool gradient_checkpointing = false;
   bool skip_padding = false;
+  std::string backend = "sim";  // sim, or int8: also evaluate the W8A8 model with integer Linears
   int64_t qat_max_steps = 0;
   int64_t qat_checkpoint_every = 0;
   int64_t max_train_samples = 0;
@@ -88,6 +90,35 @@ SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<exa
       if (tensor.defined()) logits->emplace_back(fmt::format("{}.{}.{}", prefix, split.name, name), tensor.to(torch::kCPU));
   }
   return out;
+}
+
+// --backend int8: the W8A8 model evaluated again with its Linears as integer GEMMs
+// (sim/int8_backend.hpp), and per split the largest |logit| difference to the
+// simulation's outputs (`w8a8_logits`, named as evaluate_all names them).
+struct Int8Result {
+  SplitScores scores;
+  std::map<std::string, double> max_abs_logit_diff;
+  sim::Int8Conversion conversion;
+};
+
+Int8Result evaluate_int8(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
+                         const text::Vocab& vocab, const train::PredictOptions& options,
+                         const io::TensorList& w8a8_logits, io::TensorList* keep) {
+  Int8Result result;
+  result.conversion = sim::convert_to_int8(model);
+  io::TensorList int8_logits;
+  result.scores = evaluate_all(model, splits, vocab, options, "INT8", &int8_logits);
+  sim::remove_int8(model);
+  for (const auto& [name, tensor] : int8_logits) {
+    const std::string simulated = "w8a8" + name.substr(std::string("int8").size());
+    const auto it = std::find_if(w8a8_logits.begin(), w8a8_logits.end(), [&](const auto& e) { return e.first == simulated; });
+    QSIM_CHECK(it != w8a8_logits.end(), ValueError, "int8 backend: no simulated logits '{}' to compare with", simulated);
+    const std::string split = name.substr(5, name.rfind('.') - 5);
+    const double diff = (tensor - it->second).abs().max().item<double>();
+    result.max_abs_logit_diff[split] = std::max(result.max_abs_logit_diff[split], diff);
+    if (keep != nullptr) keep->emplace_back(name, tensor);
+  }
+  return result;
 }
 
 // Calibration (and QAT) data: the train split, else the dev inputs with a warning.
@@ -155,6 +186,14 @@ examples::ResultsTable make_table(const examples::ModelCard& card, const std::ve
   return table;
 }
 
+// "W8A8 int8 (LibTorch onednn)": the integer model's metric under the simulation's row.
+void add_int8_row(examples::ResultsTable& table, const examples::ModelCard& card,
+                  const std::vector<examples::EvalSplit>& splits, const Int8Result& int8) {
+  examples::ResultsRow row{fmt::format("W8A8 int8 (LibTorch {})", sim::int8_engine()), {}};
+  for (const auto& split : splits) row.values.push_back(examples::headline(card, int8.scores.at(split.name)));
+  table.rows.insert(table.rows.begin() + 2, row);
+}
+
 // --weight_bw / --act_bw replace the card's bitwidths for the simulation made here
 // (e.g. W4A8); a quantized checkpoint carries its own, so they cannot apply to one.
 void apply_bitwidth_flags(const EvalFlags& f, examples::ModelCard& card) {
@@ -187,6 +226,10 @@ int run(const EvalFlags& f) {
   QSIM_CHECK(f.calibrate > 0, ConfigError, "--calibrate must be > 0 batches, got {}", f.calibrate);
   if (f.threads > 0) at::set_num_threads(f.threads);
   const torch::Device device = examples::parse_device_flag(f.device);
+  QSIM_CHECK(f.backend != "int8" || device.is_cpu(), ConfigError,
+             "--backend int8 runs on LibTorch's quantized CPU engine: use --device cpu");
+  QSIM_CHECK(f.backend == "sim" || f.backend == "int8", ConfigError, "--backend: expected sim or int8, got '{}'",
+             f.backend);
   const auto mask = examples::resolve_mask(card, f.attention_mask);
   QSIM_CHECK(!f.skip_padding || mask.mode == models::bert::MaskMode::hf, ConfigError,
              "--skip_padding needs --attention_mask hf: under the zoo (-6) or a custom mask padded keys keep a weight");
@@ -218,8 +261,11 @@ int run(const EvalFlags& f) {
   predict.device = device;
   predict.log_every = 50;
   SplitScores fp32, w8a8;
-  io::TensorList logits;
+  io::TensorList logits, compared;
   io::TensorList* keep = f.save_logits ? &logits : nullptr;
+  const bool int8 = f.backend == "int8";
+  io::TensorList* w8a8_keep = keep != nullptr ? keep : (int8 ? &compared : nullptr);
+  std::optional<Int8Result> int8_result;
   // skip_padding: the FP32 rows only (the library runs quantized modes padded).
   if (model) {
     (*model)->bert->skip_padding = f.skip_padding;
@@ -234,17 +280,20 @@ int run(const EvalFlags& f) {
   }
   if (quantized) {
     quantized->sim.set_mode(sim::Mode::quantized);
-    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8", keep);
+    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8", w8a8_keep);
+    if (int8) int8_result = evaluate_int8(quantized->model, splits, tokenizer.vocab(), predict, *w8a8_keep, keep);
   } else {
     sim::SimOptions options = examples::card_sim_options(card);
     f.sim.apply(options);
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
     make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
-    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", keep);
+    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", w8a8_keep);
+    if (int8) int8_result = evaluate_int8(*model, splits, tokenizer.vocab(), predict, *w8a8_keep, keep);
     if (!f.save_quantized_model_dir.empty()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
   }
 
-  const examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim));
+  examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim));
+  if (int8_result) add_int8_row(table, card, splits, *int8_result);
   nlohmann::json settings = card.to_json();
   settings["attention_mask_used"] = f.attention_mask == "card" ? card.attention_mask : f.attention_mask;
   settings["per_device_eval_batch_size"] = f.batch_size;
@@ -255,15 +304,25 @@ int run(const EvalFlags& f) {
   settings["qat_max_steps"] = quantized ? 0 : f.qat_max_steps;
   settings["gradient_checkpointing"] = f.gradient_checkpointing;
   settings["skip_padding"] = f.skip_padding;
+  settings["backend"] = f.backend;
   settings["device"] = f.device;
   settings["sim_flags"] = f.sim.to_json();
   nlohmann::json headline = nlohmann::json::object();
   for (const auto& split : splits)
     headline[split.name] = {{"fp32", examples::headline(card, fp32.at(split.name))},
                             {"w8a8", examples::headline(card, w8a8.at(split.name))}};
-  const nlohmann::json json = {{"model_config", card.name}, {"task", card.task},  {"metric", card.metric},
-                               {"fp32", fp32},              {"w8a8", w8a8},       {"headline", headline},
-                               {"reference", card.reference}, {"settings", settings}};
+  nlohmann::json json = {{"model_config", card.name}, {"task", card.task},  {"metric", card.metric},
+                         {"fp32", fp32},              {"w8a8", w8a8},       {"headline", headline},
+                         {"reference", card.reference}, {"settings", settings}};
+  if (int8_result) {
+    json["int8"] = int8_result->scores;
+    for (const auto& split : splits)
+      json["headline"][split.name]["int8"] = examples::headline(card, int8_result->scores.at(split.name));
+    json["int8_max_abs_logit_diff"] = int8_result->max_abs_logit_diff;
+    json["int8_backend"] = {{"engine", sim::int8_engine()},
+                            {"integer_linears", int8_result->conversion.integer.size()},
+                            {"kept_float", int8_result->conversion.kept_float}};
+  }
   examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, "");
   if (f.save_logits) io::save_safetensors(f.output_dir + "/logits.safetensors", logits, {{"model_config", card.name}});
   fmt::print("\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), f.output_dir, f.output_dir);
@@ -294,6 +353,8 @@ int main(int argc, char** argv) {
   app.add_option("--qat_max_steps", f.qat_max_steps, "stop QAT after N steps (0 = epochs decide)");
   app.add_option("--qat_checkpoint_every", f.qat_checkpoint_every,
                  "QAT: save resumable state to <output_dir>/qat_state every N steps; a rerun resumes from it");
+  app.add_option("--backend", f.backend,
+                 "sim (default), or int8: also evaluate the W8A8 model with its Linears as integer GEMMs (CPU)");
   app.add_flag("--skip_padding", f.skip_padding,
                "FP32 rows: run the encoder on real tokens only (needs --attention_mask hf; same metrics, faster)");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");

@@ -11,6 +11,7 @@
 #include "detail/check.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/linear_inputs.hpp"
+#include "qsim/quant/range_learning.hpp"
 
 namespace qsim::sim {
 namespace {
@@ -22,12 +23,27 @@ std::optional<quant::Encoding> eight_bit_grid(const quant::QuantizerNode& node, 
     return std::nullopt;
   }
   const quant::QuantizerOptions& o = node->options;
-  if (o.grid() != quant::Grid::static_grid || o.bitwidth() != 8 || o.channel_axis().has_value() ||
-      o.embedding_groups() > 0 || o.symmetry() == quant::Symmetry::strict_symmetric || !node->has_encoding()) {
-    why = fmt::format("{} quantizer is not a per-tensor 8-bit static grid of 256 levels", what);
+  const bool learned = o.grid() == quant::Grid::learned_grid;
+  if (o.bitwidth() != 8 || o.channel_axis().has_value() || o.embedding_groups() > 0 ||
+      o.symmetry() == quant::Symmetry::strict_symmetric || (!learned && !node->has_encoding())) {
+    why = fmt::format("{} quantizer is not a per-tensor 8-bit grid of 256 levels", what);
     return std::nullopt;
   }
-  return node->encoding();
+  if (!learned) return node->encoding();
+  // Range learning (QAT): the grid its forward uses (§5.3, on the gated range), not
+  // the exported encoding, which differs for signed-symmetric weights (Δ = A/127).
+  const at::Tensor min = node->encoding_min.detach().to(at::kCPU).clone();
+  const at::Tensor max = node->encoding_max.detach().to(at::kCPU).clone();
+  quant::gate_learned_range_(min, max);
+  const quant::LearnedGridParams grid = quant::learned_grid_params(min, max, 8, o.symmetry());
+  quant::Encoding e;
+  e.delta = grid.delta.item<float>();
+  e.offset = grid.offset.item<float>();
+  if (grid.steps != 255.0 || e.offset != std::round(e.offset)) {
+    why = fmt::format("{} quantizer's learned grid has no integer zero point", what);
+    return std::nullopt;
+  }
+  return e;
 }
 
 c10::intrusive_ptr<LinearPackedParamsBase> prepack(const at::Tensor& weight, const at::Tensor& bias) {

@@ -152,6 +152,33 @@ TEST_F(BertEvalTest, SkipPaddingKeepsTheFp32MetricsAndNeedsTheHfMask) {
   EXPECT_NE(zoo.err.find("--skip_padding needs --attention_mask hf"), std::string::npos) << zoo.err;
 }
 
+// --backend int8: the W8A8 model again with integer Linears; its metric, the largest
+// logit difference to the simulation, and what ran as integers, in results.json and
+// results.md. A bad value is a one-line error.
+TEST_F(BertEvalTest, Int8BackendAddsTheIntegerModelsRow) {
+  for (const std::string task : {"mrpc", "squad"}) {
+    SCOPED_TRACE(task);
+    const fs::path out = *root_ / ("out_int8_" + task);
+    const RunResult r = run(common("bert_w8a8_" + task, out) +
+                            fmt::format(" --model_dir '{}' --backend int8", (*root_ / checkpoint_for(task)).string()));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json json = results(out);
+    const std::string split = task;
+    const double int8 = json.at("headline").at(split).at("int8").get<double>();
+    EXPECT_TRUE(std::isfinite(int8));
+    const double diff = json.at("int8_max_abs_logit_diff").at(split).get<double>();
+    EXPECT_TRUE(std::isfinite(diff));
+    EXPECT_LT(diff, 1.0) << "integer Linears should stay close to the simulation";
+    EXPECT_GT(json.at("int8_backend").at("integer_linears").get<int64_t>(), 0) << json.at("int8_backend").dump();
+    EXPECT_EQ(json.at("settings").at("backend"), "int8");
+    EXPECT_NE(read(out / "results.md").find("W8A8 int8 (LibTorch"), std::string::npos);
+  }
+  const RunResult bad = run(common("bert_w8a8_mrpc", *root_ / "out_int8_bad") +
+                            fmt::format(" --model_dir '{}' --backend int4", (*root_ / "seqcls2").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--backend: expected sim or int8"), std::string::npos) << bad.err;
+}
+
 TEST_F(BertEvalTest, UnknownModelConfigIsAClearError) {
   const RunResult r = run(common("bert_w8a8_nope", *root_ / "out_bad") + " --model_dir x");
   EXPECT_EQ(r.exit_code, 2);

@@ -1,8 +1,9 @@
-// The int8 backend (qsim/sim/int8_backend.hpp): on the golden tiny models under the
-// AIMET default W8A8 simulation, every qualifying Linear runs as an integer GEMM
-// whose output is within one step of the simulated output's grid, the whole model's
-// logits stay within a few output steps and its predictions agree, FP32 mode is
-// untouched, and removing the kernels gives the simulation back bit for bit.
+// The int8 backend (qsim/sim/int8_backend.hpp): on the golden tiny models under
+// the AIMET default W8A8 simulation, every qualifying Linear runs as an integer
+// GEMM whose output is within one step of the simulated output's grid, the
+// whole model's logits stay within a few output steps and its predictions
+// agree, FP32 mode is untouched, and removing the kernels gives the simulation
+// back bit for bit.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,44 +21,69 @@ struct Simulated {
   test::Batch batch;
 };
 
-Simulated w8a8(const char* profile, const char* head) {
-  Simulated s{test::load_tiny(profile, head), nullptr, test::load_batch(profile)};
-  s.sim = std::make_unique<QuantSim>(s.model, QuantSimConfig::aimet_default(), SimOptions());
-  s.sim->compute_encodings(
-      [&](torch::nn::Module&) { s.model(s.batch.input_ids, s.batch.token_type_ids, s.batch.attention_mask); });
+Simulated w8a8(const char *profile, const char *head,
+               const SimOptions &options = SimOptions()) {
+  Simulated s{test::load_tiny(profile, head), nullptr,
+              test::load_batch(profile)};
+  s.sim = std::make_unique<QuantSim>(s.model, QuantSimConfig::aimet_default(),
+                                     options);
+  s.sim->compute_encodings([&](torch::nn::Module &) {
+    s.model(s.batch.input_ids, s.batch.token_type_ids, s.batch.attention_mask);
+  });
   s.model->eval();
   return s;
 }
 
-torch::Tensor logits(Simulated& s) {
-  const auto out = s.model(s.batch.input_ids, s.batch.token_type_ids, s.batch.attention_mask);
-  return out.logits.defined() ? out.logits : torch::stack({out.start_logits, out.end_logits});
+torch::Tensor logits(Simulated &s) {
+  const auto out = s.model(s.batch.input_ids, s.batch.token_type_ids,
+                           s.batch.attention_mask);
+  return out.logits.defined()
+             ? out.logits
+             : torch::stack({out.start_logits, out.end_logits});
 }
 
 TEST(Int8BackendTest, EachIntegerLinearIsWithinOneOutputStepOfTheSimulation) {
   torch::NoGradGuard no_grad;
-  for (const char* profile : {"sharp", "std002"}) {
-    for (const char* head : {"seqcls2", "qa"}) {
-      SCOPED_TRACE(testing::Message() << profile << " " << head);
-      Simulated s = w8a8(profile, head);
-      const Int8Conversion report = convert_to_int8(s.model);
-      EXPECT_GE(report.integer.size(), 4u * s.model->config.num_hidden_layers) << "Q/K/V/FFN at least";
-      torch::manual_seed(3);
-      for (auto& entry : models::bert::linear_inputs(s.model)) {
-        if (!entry.linear->kernel) continue;
-        SCOPED_TRACE(entry.name);
-        // An input on the source grid, as the producing quantizer would hand it over.
-        const torch::Tensor x = entry.source(torch::randn({3, 5, entry.linear->options.in_features()}) * 2.0);
-        ASSERT_TRUE(entry.linear->kernel->forward(*entry.linear, x).has_value()) << "the integer path runs";
-        const torch::Tensor integer = entry.linear(x);
-        auto kernel = std::move(entry.linear->kernel);
-        const torch::Tensor simulated = entry.linear(x);
-        entry.linear->kernel = std::move(kernel);
-        const double step = entry.linear->output_quantizer->encoding().delta;
-        const double worst = (integer - simulated).abs().max().item<double>();
-        EXPECT_LE(worst, step * 1.0001) << "more than one step apart";
-        // Mostly identical: the integer result rounds differently only near a tie.
-        EXPECT_GT((integer == simulated).to(torch::kFloat).mean().item<double>(), 0.9);
+  // Static encodings (TF) and learned ones (TF range learning: the grid QAT
+  // leaves).
+  const SimOptions learned =
+      SimOptions().scheme(QuantScheme::tf_range_learning);
+  const std::pair<const char *, SimOptions> schemes[] = {
+      {"static", SimOptions()}, {"learned", learned}};
+  for (const auto &[scheme, options] : schemes) {
+    for (const char *profile : {"sharp", "std002"}) {
+      for (const char *head : {"seqcls2", "qa"}) {
+        SCOPED_TRACE(testing::Message()
+                     << profile << " " << head << " " << scheme);
+        Simulated s = w8a8(profile, head, options);
+        const Int8Conversion report = convert_to_int8(s.model);
+        EXPECT_GE(report.integer.size(), 4u * s.model->config.num_hidden_layers)
+            << "Q/K/V/FFN at least";
+        torch::manual_seed(3);
+        for (auto &entry : models::bert::linear_inputs(s.model)) {
+          if (!entry.linear->kernel)
+            continue;
+          SCOPED_TRACE(entry.name);
+          // An input on the source grid, as the producing quantizer would hand
+          // it over.
+          const torch::Tensor x = entry.source(
+              torch::randn({3, 5, entry.linear->options.in_features()}) * 2.0);
+          ASSERT_TRUE(
+              entry.linear->kernel->forward(*entry.linear, x).has_value())
+              << "the integer path runs";
+          const torch::Tensor integer = entry.linear(x);
+          auto kernel = std::move(entry.linear->kernel);
+          const torch::Tensor simulated = entry.linear(x);
+          entry.linear->kernel = std::move(kernel);
+          const double step = entry.linear->output_quantizer->encoding().delta;
+          const double worst = (integer - simulated).abs().max().item<double>();
+          EXPECT_LE(worst, step * 1.0001) << "more than one step apart";
+          // Mostly identical: the integer result rounds differently only near a
+          // tie.
+          EXPECT_GT(
+              (integer == simulated).to(torch::kFloat).mean().item<double>(),
+              0.9);
+        }
       }
     }
   }
@@ -69,18 +95,21 @@ TEST(Int8BackendTest, WholeModelAgreesWithTheSimulationAndFp32ModeIsUntouched) {
   const torch::Tensor simulated = logits(s);
   convert_to_int8(s.model);
   const torch::Tensor integer = logits(s);
-  const double out_step = s.model->classifier->output_quantizer->encoding().delta;
+  const double out_step =
+      s.model->classifier->output_quantizer->encoding().delta;
   EXPECT_LE((integer - simulated).abs().max().item<double>(), 8 * out_step);
   EXPECT_TRUE(torch::equal(integer.argmax(-1), simulated.argmax(-1)));
 
   s.sim->set_mode(Mode::fp32);
   const torch::Tensor fp32_with_kernels = logits(s);
   remove_int8(s.model);
-  EXPECT_TRUE(torch::equal(fp32_with_kernels, logits(s))) << "FP32 mode must ignore the integer kernels";
+  EXPECT_TRUE(torch::equal(fp32_with_kernels, logits(s)))
+      << "FP32 mode must ignore the integer kernels";
   s.sim->set_mode(Mode::quantized);
   const torch::Tensor again = logits(s);
-  EXPECT_TRUE(torch::equal(again, simulated)) << "removing the kernels gives the simulation back: "
-                                              << (again - simulated).abs().max().item<double>();
+  EXPECT_TRUE(torch::equal(again, simulated))
+      << "removing the kernels gives the simulation back: "
+      << (again - simulated).abs().max().item<double>();
 }
 
 TEST(Int8BackendTest, ReportsWhatStaysFloatAndWhy) {
@@ -92,9 +121,10 @@ TEST(Int8BackendTest, ReportsWhatStaysFloatAndWhy) {
   ASSERT_TRUE(report.kept_float.count(victim));
   EXPECT_EQ(report.kept_float.at(victim), "output quantizer off");
   // The next Linear reads GELU's output, which is still quantized: it converts.
-  EXPECT_NE(std::find(report.integer.begin(), report.integer.end(), "bert.encoder.layer.0.output.dense"),
+  EXPECT_NE(std::find(report.integer.begin(), report.integer.end(),
+                      "bert.encoder.layer.0.output.dense"),
             report.integer.end());
 }
 
-}  // namespace
-}  // namespace qsim::sim
+} // namespace
+} // namespace qsim::sim
