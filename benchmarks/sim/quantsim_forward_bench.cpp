@@ -7,7 +7,10 @@
 // hits every mode alike; its counters are each mode's mean wall time and the
 // ratios to FP32, and max_abs_diff (quantized vs FP32 logits, > 0: the
 // quantizers really run). Targets: quantized / FP32 and range learning / FP32
-// ≤ 1.10. Results and the command: docs/benchmarks.md.
+// ≤ 1.10. BM_Int8Alternating: FP32, simulated W8A8 and the same W8A8 model with
+// its Linears as integer GEMMs (sim/int8_backend.hpp), in turn; counters as above
+// plus int8_max_abs_diff (integer vs simulated logits). Results and the command:
+// docs/benchmarks.md.
 #include <chrono>
 #include <functional>
 
@@ -16,6 +19,7 @@
 
 #include "qsim/models/bert/bert_for_task.hpp"
 #include "qsim/quant/prepared_fake_quant.hpp"
+#include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quant_sim.hpp"
 
 namespace {
@@ -108,9 +112,40 @@ void BM_ModesAlternating(benchmark::State& state) {
   state.counters["max_abs_diff"] = diff;
 }
 
+void BM_Int8Alternating(benchmark::State& state) {
+  Fixture& f = fixture();
+  torch::NoGradGuard no_grad;
+  f.sim->set_mode(Mode::quantized);
+  const torch::Tensor simulated = f.forward();
+  const auto conversion = qsim::sim::convert_to_int8(f.model);
+  const double diff = (f.forward() - simulated).abs().max().item<double>();
+  qsim::sim::remove_int8(f.model);
+  double t_fp32 = 0, t_sim = 0, t_int8 = 0;
+  for (auto _ : state) {
+    f.sim->set_mode(Mode::fp32);
+    t_fp32 += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    f.sim->set_mode(Mode::quantized);
+    f.forward();  // refills the weight cache that the mode change dropped
+    t_sim += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    qsim::sim::convert_to_int8(f.model);
+    t_int8 += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    qsim::sim::remove_int8(f.model);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["fp32_ms"] = 1e3 * t_fp32 / n;
+  state.counters["w8a8_sim_ms"] = 1e3 * t_sim / n;
+  state.counters["int8_ms"] = 1e3 * t_int8 / n;
+  state.counters["int8_seq_per_s"] = n * kBatch / t_int8;
+  state.counters["fp32_seq_per_s"] = n * kBatch / t_fp32;
+  state.counters["w8a8_sim_seq_per_s"] = n * kBatch / t_sim;
+  state.counters["integer_linears"] = static_cast<double>(conversion.integer.size());
+  state.counters["int8_max_abs_diff"] = diff;
+}
+
 BENCHMARK(BM_Fp32Forward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_QuantizedForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_RangeLearningForward)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_ModesAlternating)->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(BM_Int8Alternating)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 }  // namespace

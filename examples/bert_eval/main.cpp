@@ -323,7 +323,16 @@ int run(const EvalFlags& f) {
                             {"integer_linears", int8_result->conversion.integer.size()},
                             {"kept_float", int8_result->conversion.kept_float}};
   }
-  examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, "");
+  std::string notes;
+  if (int8_result) {
+    notes = fmt::format("Integer model: {} Linears as int8 GEMMs on LibTorch's {} engine, {} kept in float "
+                        "(results.json \"int8_backend\"); max |logit| difference to the simulation:",
+                        int8_result->conversion.integer.size(), sim::int8_engine(),
+                        int8_result->conversion.kept_float.size());
+    for (const auto& [split, diff] : int8_result->max_abs_logit_diff) notes += fmt::format(" {} {:.4g};", split, diff);
+    notes += "\n";
+  }
+  examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, notes);
   if (f.save_logits) io::save_safetensors(f.output_dir + "/logits.safetensors", logits, {{"model_config", card.name}});
   fmt::print("\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), f.output_dir, f.output_dir);
   return 0;
