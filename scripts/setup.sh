@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS, else GEMMs run ~20x slower
   libeigen3-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
   libutf8proc-dev libzip-dev zlib1g-dev
+  libgloo-dev                             # headers of the Gloo backend that LibTorch's c10d ships (data parallel)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz preset (scripts/fuzz.sh)
 )

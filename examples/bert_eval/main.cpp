@@ -30,6 +30,7 @@
 #include "qsim/models/bert/bert_checkpoint.hpp"
 #include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
+#include "qsim/train/distributed.hpp"
 #include "qsim/train/trainer.hpp"
 #include "results_table.hpp"
 #include "sim_flags.hpp"
@@ -57,7 +58,8 @@ struct EvalFlags {
   int64_t qat_epochs = 0;
   bool gradient_checkpointing = false;
   bool skip_padding = false;
-  std::string backend = "sim";  // sim, or int8: also evaluate the W8A8 model with integer Linears
+  std::string backend = "sim";
+  train::DistOptions dist;  // --world_size/--rank/--master_addr/--master_port, defaults from torchrun's variables  // sim, or int8: also evaluate the W8A8 model with integer Linears
   int64_t qat_max_steps = 0;
   int64_t qat_checkpoint_every = 0;
   int64_t max_train_samples = 0;
@@ -72,6 +74,10 @@ using SplitScores = std::map<std::string, examples::Scores>;  // split name → 
 
 // Scores every split; with `logits`, also keeps the raw outputs as
 // "<label>.<split>.<logits|start_logits|end_logits>" (label lower-cased: fp32, w8a8).
+// With several ranks each evaluates its shard of whole batches and every rank gets
+// all predictions (train::predict_sharded): the scores equal a single process's.
+const train::World* eval_world = nullptr;
+
 SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
                          const text::Vocab& vocab, const train::PredictOptions& options, const std::string& label,
                          io::TensorList* logits) {
@@ -80,7 +86,9 @@ SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<exa
   std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
   for (const auto& split : splits) {
     logger()->info("eval: {} on {} ({} inputs)", label, split.name, split.data.size());
-    const train::Predictions predictions = train::predict(model, split.data, options);
+    const train::Predictions predictions = eval_world != nullptr
+                                               ? train::predict_sharded(model, split.data, options, *eval_world)
+                                               : train::predict(model, split.data, options);
     out[split.name] = examples::score_predictions(split, predictions, vocab);
     logger()->info("eval: {} {}: {}", label, split.name, nlohmann::json(out[split.name]).dump());
     if (logits == nullptr) continue;
@@ -228,6 +236,12 @@ int run(const EvalFlags& f) {
   const torch::Device device = examples::parse_device_flag(f.device);
   QSIM_CHECK(f.backend != "int8" || device.is_cpu(), ConfigError,
              "--backend int8 runs on LibTorch's quantized CPU engine: use --device cpu");
+  f.dist.validate();
+  QSIM_CHECK(f.dist.world_size == 1 || (f.qat_epochs == 0 && f.qat_max_steps == 0), ConfigError,
+             "--qat_epochs/--qat_max_steps with --world_size {}: data-parallel QAT (gradient averaging) is not "
+             "implemented yet; run QAT in one process", f.dist.world_size);
+  const train::World world(f.dist);
+  eval_world = &world;
   QSIM_CHECK(f.backend == "sim" || f.backend == "int8", ConfigError, "--backend: expected sim or int8, got '{}'",
              f.backend);
   const auto mask = examples::resolve_mask(card, f.attention_mask);
@@ -289,9 +303,10 @@ int run(const EvalFlags& f) {
     make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
     w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", w8a8_keep);
     if (int8) int8_result = evaluate_int8(*model, splits, tokenizer.vocab(), predict, *w8a8_keep, keep);
-    if (!f.save_quantized_model_dir.empty()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
+    if (!f.save_quantized_model_dir.empty() && world.is_main()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
   }
 
+  if (!world.is_main()) return 0;  // rank 0 reports; every rank holds the same scores
   examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim));
   if (int8_result) add_int8_row(table, card, splits, *int8_result);
   nlohmann::json settings = card.to_json();
@@ -305,6 +320,7 @@ int run(const EvalFlags& f) {
   settings["gradient_checkpointing"] = f.gradient_checkpointing;
   settings["skip_padding"] = f.skip_padding;
   settings["backend"] = f.backend;
+  settings["world_size"] = f.dist.world_size;
   settings["device"] = f.device;
   settings["sim_flags"] = f.sim.to_json();
   nlohmann::json headline = nlohmann::json::object();
@@ -369,6 +385,16 @@ int main(int argc, char** argv) {
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
   app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
   app.add_option("--act_bw", f.act_bw, "activation bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
+  if (const int rc = qsim::examples::run_reporting_errors("bert_eval", [&] {
+        f.dist = qsim::train::DistOptions::from_env();
+        return 0;
+      });
+      rc != 0)
+    return rc;
+  app.add_option("--world_size", f.dist.world_size, "processes evaluating in parallel (default: $WORLD_SIZE, 1)");
+  app.add_option("--rank", f.dist.rank, "this process's rank in [0, world_size) (default: $RANK, 0)");
+  app.add_option("--master_addr", f.dist.master_addr, "rank 0's address for the c10d store (default: $MASTER_ADDR, 127.0.0.1)");
+  app.add_option("--master_port", f.dist.master_port, "the store's port (default: $MASTER_PORT, 29500)");
   f.sim.add_to(app);
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);

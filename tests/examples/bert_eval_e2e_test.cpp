@@ -179,6 +179,30 @@ TEST_F(BertEvalTest, Int8BackendAddsTheIntegerModelsRow) {
   EXPECT_NE(bad.err.find("--backend: expected sim or int8"), std::string::npos) << bad.err;
 }
 
+// Data-parallel evaluation: scripts/dp-eval.sh starts 2 processes over loopback (c10d
+// Gloo); rank 0's results equal a single process's, FP32 and W8A8, classification and
+// SQuAD. Bad ranks are one-line errors.
+TEST_F(BertEvalTest, TwoProcessesGiveTheSingleProcessResults) {
+  for (const std::string task : {"mrpc", "squad"}) {
+    SCOPED_TRACE(task);
+    const std::string args = fmt::format(" --model_dir '{}'", (*root_ / checkpoint_for(task)).string());
+    const fs::path single = *root_ / ("out_single_" + task), parallel = *root_ / ("out_dp_" + task);
+    ASSERT_EQ(run(common("bert_w8a8_" + task, single) + args).exit_code, 0);
+    const RunResult r = qsim::test::run_command(
+        fmt::format("BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {}{} --threads 1", QSIM_BERT_EVAL_BIN,
+                    29600 + (task == "squad" ? 1 : 0) + ::getpid() % 300, QSIM_SOURCE_DIR,
+                    common("bert_w8a8_" + task, parallel), args));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(results(parallel).at("fp32"), results(single).at("fp32"));
+    EXPECT_EQ(results(parallel).at("w8a8"), results(single).at("w8a8"));
+    EXPECT_EQ(results(parallel).at("settings").at("world_size"), 2);
+  }
+  const RunResult bad = run(common("bert_w8a8_mrpc", *root_ / "out_dp_bad") +
+                            fmt::format(" --model_dir '{}' --world_size 2 --rank 2", (*root_ / "seqcls2").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("rank 2 outside [0, world_size 2)"), std::string::npos) << bad.err;
+}
+
 TEST_F(BertEvalTest, UnknownModelConfigIsAClearError) {
   const RunResult r = run(common("bert_w8a8_nope", *root_ / "out_bad") + " --model_dir x");
   EXPECT_EQ(r.exit_code, 2);
