@@ -146,8 +146,20 @@ train::TaskDataset calibration_data(const examples::ModelCard& card, const EvalF
 void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const train::TaskDataset& data,
                const EvalFlags& f, torch::Device device) {
   logger()->info("calibration: {} batches of {}", f.calibrate, f.batch_size);
-  quantsim.compute_encodings(
-      [&](torch::nn::Module&) { train::run_batches(model, data, f.batch_size, f.calibrate, device); });
+  if (eval_world != nullptr && eval_world->size() > 1) {
+    // Each rank calibrates on its share of the batches; min/max statistics are
+    // all-reduced, so the encodings equal one process's over every batch.
+    const train::World& world = *eval_world;
+    quantsim.set_statistics_reduce([&world](at::Tensor& lo, at::Tensor& hi) {
+      world.all_reduce_min_(lo);
+      world.all_reduce_max_(hi);
+    });
+    const train::TaskDataset mine = train::shard(data.head(f.calibrate * f.batch_size), f.batch_size, world);
+    quantsim.compute_encodings([&](torch::nn::Module&) { train::run_batches(model, mine, f.batch_size, 0, device); });
+  } else {
+    quantsim.compute_encodings(
+        [&](torch::nn::Module&) { train::run_batches(model, data, f.batch_size, f.calibrate, device); });
+  }
   if (f.qat_epochs > 0 || f.qat_max_steps > 0) {
     quantsim.set_mode(sim::Mode::range_learning);
     // Calibration is deterministic, so a resumed run recomputes the same starting

@@ -1,6 +1,8 @@
 // QuantSim::compute_encodings (semantics §4.2) and the §7.4 mask override.
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include <fmt/ranges.h>
@@ -13,6 +15,9 @@
 #include "qsim/analysis/per_channel_analyzer.hpp"
 #include "qsim/log.hpp"
 #include "qsim/sim/quant_sim.hpp"
+
+#include <algorithm>
+#include <limits>
 
 namespace qsim::sim {
 namespace {
@@ -82,17 +87,43 @@ struct QuantSim::ActivationAnalyzers {
   std::vector<std::unique_ptr<analysis::EmbeddingGroupAnalyzer>> groups;
 };
 
-// Pass 1 observer of slot i: its analyzer, then the user's calibration observer.
-void QuantSim::observe_for_pass_one(QuantizerSlot& s, ActivationAnalyzers& analyzers, std::size_t i) {
+// Pass 1 observer of slot i: its analyzer, then the user's calibration observer;
+// with `mins`/`maxs` (data-parallel calibration), also the slot's running range.
+void QuantSim::observe_for_pass_one(QuantizerSlot& s, ActivationAnalyzers& analyzers, std::size_t i,
+                                    std::vector<float>* mins, std::vector<float>* maxs) {
   analysis::EncodingAnalyzer* tensor = analyzers.tensors[i].get();
   analysis::EmbeddingGroupAnalyzer* groups = analyzers.groups[i].get();
   const CalibrationObserver* extra = calibration_observer_ ? &calibration_observer_ : nullptr;
   const QuantizerSlot* slot = &s;
-  s.node->set_observer([tensor, groups, extra, slot](const torch::Tensor& x) {
+  s.node->set_observer([tensor, groups, extra, slot, i, mins, maxs](const torch::Tensor& x) {
     if (tensor != nullptr) tensor->update_stats(x.detach());
     if (groups != nullptr) groups->update_ranges(x);
+    if (mins != nullptr && x.numel() > 0) {  // values already checked finite by update_stats
+      const auto [lo, hi] = at::aminmax(x.detach().to(at::kFloat));
+      (*mins)[i] = std::min((*mins)[i], lo.item<float>());
+      (*maxs)[i] = std::max((*maxs)[i], hi.item<float>());
+    }
     if (extra != nullptr) (*extra)(*slot, x);
   });
+}
+
+// Combines this process's min/max statistics with the others' (statistics_reduce_)
+// and replaces every TF analyzer's statistics by the combined range: a TF encoding
+// depends on the minimum and maximum alone, so it equals one process's over all data.
+void QuantSim::reduce_statistics(ActivationAnalyzers& analyzers, std::vector<float>& mins, std::vector<float>& maxs) {
+  at::Tensor lo = at::tensor(mins), hi = at::tensor(maxs);
+  statistics_reduce_(lo, hi);
+  QSIM_CHECK(lo.numel() == static_cast<int64_t>(mins.size()) && hi.numel() == lo.numel(), ValueError,
+             "quantsim: the statistics reduce changed the number of entries ({} → {})", mins.size(), lo.numel());
+  lo = lo.to(at::kFloat).contiguous();
+  hi = hi.to(at::kFloat).contiguous();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    analysis::EncodingAnalyzer* tensor = analyzers.tensors[i].get();
+    if (tensor == nullptr) continue;
+    tensor->reset();
+    const float a = lo.data_ptr<float>()[i], b = hi.data_ptr<float>()[i];
+    if (a <= b) tensor->update_stats(at::tensor({a, b}));
+  }
 }
 
 // Runs the user's batches in eval mode without gradients; the training flag is
@@ -140,22 +171,29 @@ void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& 
   const analysis::AnalyzerOptions analyzer_options = analysis::AnalyzerOptions().percentile(options_.percentile());
   ActivationAnalyzers analyzers(slots_.size());
   const ObserverReset reset_observers{slots_};
+  const bool reduce = static_cast<bool>(statistics_reduce_);
+  std::vector<float> mins(slots_.size(), std::numeric_limits<float>::infinity());
+  std::vector<float> maxs(slots_.size(), -std::numeric_limits<float>::infinity());
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     QuantizerSlot& s = slots_[i];
     if (s.kind == SlotKind::param || !s.active || s.frozen) continue;
     const bool mask = override_mask && is_mask_add(topology_, s.block);
     const analysis::AnalyzerKind kind = mask ? analysis::AnalyzerKind::tf : scheme_kind;
+    QSIM_CHECK(!reduce || (kind == analysis::AnalyzerKind::tf && !s.node->uses_embedding_groups()), ConfigError,
+               "quantsim: data-parallel calibration combines min/max statistics only (TF schemes, no embedding "
+               "groups); '{}' uses {}", s.name, s.node->uses_embedding_groups() ? "embedding groups" : "another analyzer");
     if (s.node->uses_embedding_groups()) {
       analyzers.groups[i] = std::make_unique<analysis::EmbeddingGroupAnalyzer>(
           kind, s.node->options.embedding_groups(), s.permute_groups, analyzer_options);
     } else {
       analyzers.tensors[i] = analysis::make_analyzer(kind, analyzer_options);
     }
-    observe_for_pass_one(s, analyzers, i);
+    observe_for_pass_one(s, analyzers, i, reduce ? &mins : nullptr, reduce ? &maxs : nullptr);
   }
   for (QuantizerSlot& s : slots_) s.node->set_enabled(s.active);
   mode_ = Mode::quantized;
   run_calibration(run);
+  if (reduce) reduce_statistics(analyzers, mins, maxs);
 
   // 4. Embedding groups: the layout from pass 1; a second pass when the analyzer
   // needs each group's own statistics.

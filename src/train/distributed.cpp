@@ -133,6 +133,11 @@ std::pair<int64_t, int64_t> shard_rows(int64_t n, int64_t batch_size, int64_t ra
   return {std::min(n, first * batch_size), std::min(n, (first + count) * batch_size)};
 }
 
+TaskDataset shard(const TaskDataset& data, int64_t batch_size, const World& world) {
+  const auto [begin, end] = shard_rows(data.size(), batch_size, world.rank(), world.size());
+  return rows(data, begin, end);
+}
+
 Predictions predict_sharded(models::bert::BertForTask& model, const TaskDataset& data, const PredictOptions& options,
                             const World& world) {
   if (world.size() == 1) return predict(model, data, options);

@@ -187,14 +187,18 @@ TEST_F(BertEvalTest, TwoProcessesGiveTheSingleProcessResults) {
     SCOPED_TRACE(task);
     const std::string args = fmt::format(" --model_dir '{}'", (*root_ / checkpoint_for(task)).string());
     const fs::path single = *root_ / ("out_single_" + task), parallel = *root_ / ("out_dp_" + task);
-    ASSERT_EQ(run(common("bert_w8a8_" + task, single) + args).exit_code, 0);
+    const auto save = [&](const fs::path& out) { return fmt::format(" --save_quantized_model_dir '{}'", (out / "q").string()); };
+    ASSERT_EQ(run(common("bert_w8a8_" + task, single) + args + save(single)).exit_code, 0);
     const RunResult r = qsim::test::run_command(
-        fmt::format("BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {}{} --threads 1", QSIM_BERT_EVAL_BIN,
+        fmt::format("BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {}{}{} --threads 1", QSIM_BERT_EVAL_BIN,
                     29600 + (task == "squad" ? 1 : 0) + ::getpid() % 300, QSIM_SOURCE_DIR,
-                    common("bert_w8a8_" + task, parallel), args));
+                    common("bert_w8a8_" + task, parallel), args, save(parallel)));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(results(parallel).at("fp32"), results(single).at("fp32"));
     EXPECT_EQ(results(parallel).at("w8a8"), results(single).at("w8a8"));
+    // Each rank calibrated on its half of the batches; the all-reduced statistics
+    // give one process's encodings.
+    EXPECT_EQ(read(parallel / "q" / sim::kEncodingsFileName), read(single / "q" / sim::kEncodingsFileName));
     EXPECT_EQ(results(parallel).at("settings").at("world_size"), 2);
   }
   const RunResult bad = run(common("bert_w8a8_mrpc", *root_ / "out_dp_bad") +

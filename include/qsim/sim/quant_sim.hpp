@@ -86,6 +86,16 @@ class QuantSim {
   using CalibrationObserver = std::function<void(const QuantizerSlot&, const torch::Tensor&)>;
   void set_calibration_observer(CalibrationObserver observer) { calibration_observer_ = std::move(observer); }
 
+  /// Data-parallel calibration: after `run`, compute_encodings hands `reduce` the
+  /// min/max statistics of every activation quantizer this process saw (one entry
+  /// per slot, float32; +inf/−inf where it saw nothing), and `reduce` combines them
+  /// over the processes in place (elementwise min of `mins`, max of `maxs`, e.g.
+  /// train::World's all-reduce). The encodings are then those of one process that
+  /// saw every process's batches. Needs min/max statistics: TF schemes without
+  /// embedding groups (ConfigError otherwise). Empty (the default): one process.
+  using StatisticsReduce = std::function<void(at::Tensor& mins, at::Tensor& maxs)>;
+  void set_statistics_reduce(StatisticsReduce reduce) { statistics_reduce_ = std::move(reduce); }
+
   void set_mode(Mode mode);
   Mode mode() const { return mode_; }
   /// Whether compute_encodings or load_encodings has run.
@@ -115,7 +125,9 @@ class QuantSim {
  private:
   QuantizerSlot& mutable_slot(const std::string& name);
   struct ActivationAnalyzers;
-  void observe_for_pass_one(QuantizerSlot& slot, ActivationAnalyzers& analyzers, std::size_t index);
+  void observe_for_pass_one(QuantizerSlot& slot, ActivationAnalyzers& analyzers, std::size_t index,
+                            std::vector<float>* mins, std::vector<float>* maxs);
+  void reduce_statistics(ActivationAnalyzers& analyzers, std::vector<float>& mins, std::vector<float>& maxs);
   void run_calibration(const std::function<void(torch::nn::Module&)>& run);
   void apply_mode();
   void enter_learned_grid();
@@ -131,6 +143,7 @@ class QuantSim {
   Mode mode_ = Mode::fp32;
   bool calibrated_ = false;
   CalibrationObserver calibration_observer_;
+  StatisticsReduce statistics_reduce_;
 };
 
 }  // namespace qsim::sim

@@ -62,6 +62,9 @@ class World {
 /// batch_size, the first ranks taking one batch more when they do not divide.
 std::pair<int64_t, int64_t> shard_rows(int64_t n, int64_t batch_size, int64_t rank, int64_t world_size);
 
+/// This rank's rows of `data` (shard_rows): e.g. its share of the calibration batches.
+TaskDataset shard(const TaskDataset& data, int64_t batch_size, const World& world);
+
 /// predict() on this rank's shard, gathered: every rank returns all predictions,
 /// in example order, equal to a single process's.
 Predictions predict_sharded(models::bert::BertForTask& model, const TaskDataset& data, const PredictOptions& options,
