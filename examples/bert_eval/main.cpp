@@ -172,6 +172,7 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
                                       .checkpoint_dir(state_dir)
                                       .gradient_checkpointing(f.gradient_checkpointing));
     if (!state_dir.empty() && train::checkpoint_exists(state_dir)) trainer.load_checkpoint(state_dir);
+    trainer.set_world(eval_world);  // several ranks: each its share of every batch, gradients averaged
     trainer.train(data.to(device));  // the trainer runs on the data's device
   }
   quantsim.set_mode(sim::Mode::quantized);
@@ -249,9 +250,9 @@ int run(const EvalFlags& f) {
   QSIM_CHECK(f.backend != "int8" || device.is_cpu(), ConfigError,
              "--backend int8 runs on LibTorch's quantized CPU engine: use --device cpu");
   f.dist.validate();
-  QSIM_CHECK(f.dist.world_size == 1 || (f.qat_epochs == 0 && f.qat_max_steps == 0), ConfigError,
-             "--qat_epochs/--qat_max_steps with --world_size {}: data-parallel QAT (gradient averaging) is not "
-             "implemented yet; run QAT in one process", f.dist.world_size);
+  QSIM_CHECK(f.dist.world_size == 1 || f.qat_checkpoint_every == 0, ConfigError,
+             "--qat_checkpoint_every with --world_size {}: resumable data-parallel QAT is not supported; drop one",
+             f.dist.world_size);
   const train::World world(f.dist);
   eval_world = &world;
   QSIM_CHECK(f.backend == "sim" || f.backend == "int8", ConfigError, "--backend: expected sim or int8, got '{}'",

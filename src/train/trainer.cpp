@@ -140,16 +140,50 @@ double Trainer::train_step(const TaskBatch& batch) {
   return loss;
 }
 
-double Trainer::run_step(const TaskBatch& batch, double factor) {
+// Σ over ranks of share·grad: the gradient of the whole batch's mean loss. One flat
+// all-reduce; a parameter gets a gradient when any rank's has one, so every rank
+// sends the same layout and applies the same update.
+void Trainer::average_gradients(double share) {
+  std::vector<torch::Tensor> params;
+  for (const auto& group : optimizer_->param_groups())
+    for (const auto& p : group.params()) params.push_back(p);
+  torch::Tensor defined = torch::zeros({static_cast<int64_t>(params.size())}, torch::kLong);
+  for (size_t i = 0; i < params.size(); ++i) defined[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1 : 0;
+  world_->all_reduce_max_(defined);
+  std::vector<torch::Tensor> grads;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (defined[static_cast<int64_t>(i)].item<int64_t>() == 0) continue;
+    if (!params[i].grad().defined()) params[i].mutable_grad() = torch::zeros_like(params[i]);
+    grads.push_back(params[i].grad());
+  }
+  if (grads.empty()) return;
+  std::vector<torch::Tensor> flat_parts;
+  for (const auto& g : grads) flat_parts.push_back(g.reshape({-1}).to(torch::kFloat));
+  torch::Tensor flat = torch::cat(flat_parts).mul_(share);
+  world_->all_reduce_sum_(flat);
+  int64_t offset = 0;
+  for (auto& g : grads) {
+    g.copy_(flat.narrow(0, offset, g.numel()).view_as(g));
+    offset += g.numel();
+  }
+}
+
+double Trainer::run_step(const TaskBatch& batch, double factor, double share) {
   const double base[2] = {options_.learning_rate(), options_.range_learning_rate()};
   auto& groups = optimizer_->param_groups();
   for (size_t g = 0; g < groups.size() && g < 2; ++g)
     static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(base[g] * factor);
   optimizer_->zero_grad();
   const torch::Tensor loss = task_loss(model_(batch.input_ids, batch.token_type_ids, batch.attention_mask), batch);
-  const double value = loss.item<double>();
+  double value = loss.item<double>();
   QSIM_CHECK(std::isfinite(value), ValueError, "train: step {}: loss is {}", step_ + 1, value);
   loss.backward();
+  if (world_ != nullptr && world_->size() > 1) {
+    average_gradients(share);
+    torch::Tensor total = torch::tensor({value * share}, torch::kDouble);
+    world_->all_reduce_sum_(total);
+    value = total.item<double>();
+  }
   if (options_.max_grad_norm() > 0.0) {
     std::vector<torch::Tensor> params;
     for (const auto& group : groups)
@@ -190,9 +224,17 @@ TrainResult Trainer::train(const TaskDataset& data) {
   while (step_ < total) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) order = epoch_order(options_.seed(), order_epoch = epoch, data.size(), lengths, options_.batch_size());
-    const std::vector<int64_t> rows = batch_rows(order, step_ % per_epoch, options_.batch_size(), data.size());
+    std::vector<int64_t> rows = batch_rows(order, step_ % per_epoch, options_.batch_size(), data.size());
+    double share = 1.0;
+    if (world_ != nullptr && world_->size() > 1) {  // this rank's rows of the batch
+      const auto [begin, end] = shard_rows(static_cast<int64_t>(rows.size()), 1, world_->rank(), world_->size());
+      share = static_cast<double>(end - begin) / static_cast<double>(rows.size());
+      // A rank without rows (a short last batch) runs the whole batch with weight 0:
+      // its forward still applies what forwards apply in place (range gating).
+      if (end > begin) rows = std::vector<int64_t>(rows.begin() + begin, rows.begin() + end);
+    }
     const double lr = options_.learning_rate() * schedule.factor(step_);
-    const double loss = run_step(data.batch(rows, options_.trim_padding()), schedule.factor(step_));
+    const double loss = run_step(data.batch(rows, options_.trim_padding()), schedule.factor(step_), share);
     ++step_;
     result.losses.push_back(loss);
     window += loss;

@@ -201,6 +201,14 @@ TEST_F(BertEvalTest, TwoProcessesGiveTheSingleProcessResults) {
     EXPECT_EQ(read(parallel / "q" / sim::kEncodingsFileName), read(single / "q" / sim::kEncodingsFileName));
     EXPECT_EQ(results(parallel).at("settings").at("world_size"), 2);
   }
+  // QAT with averaged gradients runs too (its result equals one process's up to
+  // summation order: tests/train DistributedTest).
+  const RunResult qat = qsim::test::run_command(fmt::format(
+      "BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {} --model_dir '{}' --qat_max_steps 2 --threads 1",
+      QSIM_BERT_EVAL_BIN, 29950 + ::getpid() % 40, QSIM_SOURCE_DIR, common("bert_w8a8_mrpc", *root_ / "out_dp_qat"),
+      (*root_ / "seqcls2").string()));
+  ASSERT_EQ(qat.exit_code, 0) << qat.err;
+  EXPECT_EQ(results(*root_ / "out_dp_qat").at("settings").at("qat_max_steps"), 2);
   const RunResult bad = run(common("bert_w8a8_mrpc", *root_ / "out_dp_bad") +
                             fmt::format(" --model_dir '{}' --world_size 2 --rank 2", (*root_ / "seqcls2").string()));
   EXPECT_EQ(bad.exit_code, 2);

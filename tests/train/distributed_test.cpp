@@ -7,8 +7,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <thread>
+#include <unistd.h>
+
 #include "qsim/error.hpp"
+#include "qsim/sim/quant_sim.hpp"
 #include "qsim/train/distributed.hpp"
+#include "qsim/train/trainer.hpp"
+#include "tiny_task.hpp"
 
 namespace qsim::train {
 namespace {
@@ -63,6 +69,91 @@ TEST(DistributedTest, BadOptionsAreConfigErrorsAndOneProcessNeedsNoStore) {
   EXPECT_EQ(single.size(), 1);
   const torch::Tensor t = torch::arange(6).view({3, 2});
   EXPECT_TRUE(torch::equal(single.all_gather_rows(t), t));
+}
+
+// A tiny model under range-learning QAT, calibrated on `data` (the same on every rank).
+struct Qat {
+  models::bert::BertForTask model = test::tiny_model(1);
+  std::unique_ptr<sim::QuantSim> sim;
+  explicit Qat(const TaskDataset& data) {
+    sim = std::make_unique<sim::QuantSim>(model, sim::QuantSimConfig::aimet_default(),
+                                          sim::SimOptions().scheme(sim::QuantScheme::tf_range_learning));
+    sim->compute_encodings([&](torch::nn::Module&) { run_batches(model, data, 8, 0); });
+    sim->set_mode(sim::Mode::range_learning);
+  }
+  std::map<std::string, torch::Tensor> parameters() const {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& p : model->named_parameters()) out[p.key()] = p.value().detach().clone();
+    return out;
+  }
+};
+
+// Two ranks (threads, each with its own model and c10d group over loopback) train
+// with averaged gradients: they end with the same weights and ranges bit for bit,
+// those of one process training on the whole batches up to summation order; and
+// the ranges did learn. 13 rows in batches of 4 leave a last batch of one row: the
+// rank without a row runs it with weight 0 (its forward still gates the ranges).
+TEST(DistributedTest, TwoRanksAverageGradientsOfWeightsAndRanges) {
+  const TaskDataset data = test::marker_task(13);
+  const TrainOptions options = TrainOptions().batch_size(4).epochs(1).learning_rate(1e-3).range_learning_rate(1e-3)
+                                   .log_every(0);
+  // One intra-op thread: the two ranks share this process's thread pool, and the
+  // clipping norm's reduction order follows the thread count.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  Qat single(data), rank0(data), rank1(data);
+  const auto before = single.parameters();
+  const TrainResult whole = Trainer(single.model, options).train(data);
+  TrainResult results[2];
+
+  const int64_t port = 29700 + ::getpid() % 250;
+  std::exception_ptr failure[2];
+  auto run_rank = [&](Qat& q, int64_t rank) {
+    try {
+      DistOptions o;
+      o.world_size = 2;
+      o.rank = rank;
+      o.master_port = port;
+      const World world(o);
+      Trainer trainer(q.model, options);
+      trainer.set_world(&world);
+      results[rank] = trainer.train(data);
+      world.barrier();
+    } catch (...) {
+      failure[rank] = std::current_exception();
+    }
+  };
+  std::thread t0(run_rank, std::ref(rank0), 0), t1(run_rank, std::ref(rank1), 1);
+  t0.join();
+  t1.join();
+  at::set_num_threads(threads);
+  for (const auto& f : failure) {
+    if (f) std::rethrow_exception(f);
+  }
+  // The averaged loss is the whole batch's (a wrong weighting shows here: AdamW
+  // itself does not see a gradient's scale).
+  ASSERT_EQ(results[0].losses.size(), whole.losses.size());
+  EXPECT_NEAR(results[0].losses[0], whole.losses[0], 1e-6);
+  for (size_t i = 0; i < whole.losses.size(); ++i) {
+    EXPECT_EQ(results[0].losses[i], results[1].losses[i]);
+    EXPECT_NEAR(results[0].losses[i], whole.losses[i], 1e-4) << "step " << i;
+  }
+  const auto p0 = rank0.parameters(), p1 = rank1.parameters(), reference = single.parameters();
+  size_t ranges = 0;
+  for (const auto& [name, value] : reference) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(torch::equal(p0.at(name), p1.at(name))) << "the ranks diverged";
+    // AdamW normalises each update, so summation-order noise in a near-zero gradient
+    // can move a weight by up to the learning rate per step: a loose bound.
+    EXPECT_LE((p0.at(name) - value).abs().max().item<double>(), 1e-3) << "not the whole batches' update";
+    if (name.find("encoding_") != std::string::npos) {
+      ++ranges;
+      if (!torch::equal(value, before.at(name))) {
+        EXPECT_FALSE(torch::equal(p0.at(name), before.at(name)));
+      }
+    }
+  }
+  EXPECT_GT(ranges, 10u);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <torch/types.h>
 
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/train/distributed.hpp"
 #include "qsim/train/lr_schedule.hpp"
 #include "qsim/train/task_dataset.hpp"
 #include "qsim/train/train_options.hpp"
@@ -77,9 +78,19 @@ class Trainer {
   /// Called after every optimizer step (e.g. progress bars, tests).
   std::function<void(const StepInfo&)> on_step;
 
+  /// Data-parallel training (train()): every rank runs the same steps; each takes
+  /// its share of every batch's rows, and the gradients (weights and ranges) are
+  /// averaged over the ranks, weighted by rows, before clipping and the optimizer
+  /// step, so every rank applies the same update, the one of the whole batch (up to
+  /// summation order). Every rank must call train() with the same data and options.
+  /// The world must outlive the trainer's use of it; null or size 1: one process.
+  void set_world(const World* world) { world_ = world; }
+
  private:
   int64_t total_steps(const TaskDataset& data) const;
-  double run_step(const TaskBatch& batch, double lr_factor);
+  /// `share`: this rank's fraction of the batch's rows (1 in one process).
+  double run_step(const TaskBatch& batch, double lr_factor, double share = 1.0);
+  void average_gradients(double share);
   void write_checkpoint_files(const std::string& dir) const;
 
   models::bert::BertForTask model_;
@@ -88,6 +99,7 @@ class Trainer {
   int64_t num_weights_ = 0;
   int64_t num_ranges_ = 0;
   int64_t step_ = 0;
+  const World* world_ = nullptr;
   bool rng_restored_ = false;
 };
 
