@@ -56,7 +56,8 @@ RowBlocks row_blocks(int64_t rows) {
 void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& bias, at::Tensor& out,
                   const quant::PreparedFakeQuant* epilogue) {
   const int64_t rows = a.size(1);
-  const auto [blocks, block_rows] = row_blocks(rows);
+  const RowBlocks layout = row_blocks(rows);
+  const int64_t blocks = layout.count, block_rows = layout.rows;  // plain locals: lambdas capture them
   // Grad and inference mode are thread-local: pool threads start with grad mode on
   // and InferenceMode off, and writing into an inference tensor `out` outside
   // InferenceMode throws. The workers take the caller's state, and never record.
