@@ -191,7 +191,7 @@ TEST_F(BertEvalTest, TwoProcessesGiveTheSingleProcessResults) {
     ASSERT_EQ(run(common("bert_w8a8_" + task, single) + args + save(single)).exit_code, 0);
     const RunResult r = qsim::test::run_command(
         fmt::format("BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {}{}{} --threads 1", QSIM_BERT_EVAL_BIN,
-                    29600 + (task == "squad" ? 1 : 0) + ::getpid() % 300, QSIM_SOURCE_DIR,
+                    30000 + 2 * (::getpid() % 200) + (task == "squad" ? 1 : 0), QSIM_SOURCE_DIR,
                     common("bert_w8a8_" + task, parallel), args, save(parallel)));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(results(parallel).at("fp32"), results(single).at("fp32"));
@@ -205,7 +205,7 @@ TEST_F(BertEvalTest, TwoProcessesGiveTheSingleProcessResults) {
   // summation order: tests/train DistributedTest).
   const RunResult qat = qsim::test::run_command(fmt::format(
       "BERT_EVAL='{}' MASTER_PORT={} bash '{}/scripts/dp-eval.sh' 2 {} --model_dir '{}' --qat_max_steps 2 --threads 1",
-      QSIM_BERT_EVAL_BIN, 29950 + ::getpid() % 40, QSIM_SOURCE_DIR, common("bert_w8a8_mrpc", *root_ / "out_dp_qat"),
+      QSIM_BERT_EVAL_BIN, 30500 + ::getpid() % 400, QSIM_SOURCE_DIR, common("bert_w8a8_mrpc", *root_ / "out_dp_qat"),
       (*root_ / "seqcls2").string()));
   ASSERT_EQ(qat.exit_code, 0) << qat.err;
   EXPECT_EQ(results(*root_ / "out_dp_qat").at("settings").at("qat_max_steps"), 2);
