@@ -76,19 +76,15 @@ using SplitScores = std::map<std::string, examples::Scores>;  // split name → 
 // "<label>.<split>.<logits|start_logits|end_logits>" (label lower-cased: fp32, w8a8).
 // With several ranks each evaluates its shard of whole batches and every rank gets
 // all predictions (train::predict_sharded): the scores equal a single process's.
-const train::World* eval_world = nullptr;
-
 SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
-                         const text::Vocab& vocab, const train::PredictOptions& options, const std::string& label,
-                         io::TensorList* logits) {
+                         const text::Vocab& vocab, const train::PredictOptions& options, const train::World& world,
+                         const std::string& label, io::TensorList* logits) {
   SplitScores out;
   std::string prefix = label;
   std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
   for (const auto& split : splits) {
     logger()->info("eval: {} on {} ({} inputs)", label, split.name, split.data.size());
-    const train::Predictions predictions = eval_world != nullptr
-                                               ? train::predict_sharded(model, split.data, options, *eval_world)
-                                               : train::predict(model, split.data, options);
+    const train::Predictions predictions = train::predict_sharded(model, split.data, options, world);
     out[split.name] = examples::score_predictions(split, predictions, vocab);
     logger()->info("eval: {} {}: {}", label, split.name, nlohmann::json(out[split.name]).dump());
     if (logits == nullptr) continue;
@@ -110,12 +106,12 @@ struct Int8Result {
 };
 
 Int8Result evaluate_int8(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
-                         const text::Vocab& vocab, const train::PredictOptions& options,
+                         const text::Vocab& vocab, const train::PredictOptions& options, const train::World& world,
                          const io::TensorList& w8a8_logits, io::TensorList* keep) {
   Int8Result result;
   result.conversion = sim::convert_to_int8(model);
   io::TensorList int8_logits;
-  result.scores = evaluate_all(model, splits, vocab, options, "INT8", &int8_logits);
+  result.scores = evaluate_all(model, splits, vocab, options, world, "INT8", &int8_logits);
   sim::remove_int8(model);
   for (const auto& [name, tensor] : int8_logits) {
     const std::string simulated = "w8a8" + name.substr(std::string("int8").size());
@@ -144,12 +140,11 @@ train::TaskDataset calibration_data(const examples::ModelCard& card, const EvalF
 }
 
 void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const train::TaskDataset& data,
-               const EvalFlags& f, torch::Device device) {
+               const EvalFlags& f, torch::Device device, const train::World& world) {
   logger()->info("calibration: {} batches of {}", f.calibrate, f.batch_size);
-  if (eval_world != nullptr && eval_world->size() > 1) {
+  if (world.size() > 1) {
     // Each rank calibrates on its share of the batches; min/max statistics are
     // all-reduced, so the encodings equal one process's over every batch.
-    const train::World& world = *eval_world;
     quantsim.set_statistics_reduce([&world](at::Tensor& lo, at::Tensor& hi) {
       world.all_reduce_min_(lo);
       world.all_reduce_max_(hi);
@@ -172,7 +167,7 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
                                       .checkpoint_dir(state_dir)
                                       .gradient_checkpointing(f.gradient_checkpointing));
     if (!state_dir.empty() && train::checkpoint_exists(state_dir)) trainer.load_checkpoint(state_dir);
-    trainer.set_world(eval_world);  // several ranks: each its share of every batch, gradients averaged
+    trainer.set_world(&world);  // several ranks: each its share of every batch, gradients averaged
     trainer.train(data.to(device));  // the trainer runs on the data's device
   }
   quantsim.set_mode(sim::Mode::quantized);
@@ -254,7 +249,6 @@ int run(const EvalFlags& f) {
              "--qat_checkpoint_every with --world_size {}: resumable data-parallel QAT is not supported; drop one",
              f.dist.world_size);
   const train::World world(f.dist);
-  eval_world = &world;
   QSIM_CHECK(f.backend == "sim" || f.backend == "int8", ConfigError, "--backend: expected sim or int8, got '{}'",
              f.backend);
   const auto mask = examples::resolve_mask(card, f.attention_mask);
@@ -296,26 +290,26 @@ int run(const EvalFlags& f) {
   // skip_padding: the FP32 rows only (the library runs quantized modes padded).
   if (model) {
     (*model)->bert->skip_padding = f.skip_padding;
-    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "FP32", keep);
+    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
     (*model)->bert->skip_padding = false;
   } else {
     quantized->sim.set_mode(sim::Mode::fp32);
     quantized->model->bert->skip_padding = f.skip_padding;
-    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "FP32", keep);
+    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
     quantized->model->bert->skip_padding = false;
     quantized->sim.set_mode(sim::Mode::quantized);
   }
   if (quantized) {
     quantized->sim.set_mode(sim::Mode::quantized);
-    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, "W8A8", w8a8_keep);
-    if (int8) int8_result = evaluate_int8(quantized->model, splits, tokenizer.vocab(), predict, *w8a8_keep, keep);
+    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
+    if (int8) int8_result = evaluate_int8(quantized->model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
   } else {
     sim::SimOptions options = examples::card_sim_options(card);
     f.sim.apply(options);
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
-    make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device);
-    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, "W8A8", w8a8_keep);
-    if (int8) int8_result = evaluate_int8(*model, splits, tokenizer.vocab(), predict, *w8a8_keep, keep);
+    make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device, world);
+    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
+    if (int8) int8_result = evaluate_int8(*model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
     if (!f.save_quantized_model_dir.empty() && world.is_main()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
   }
 
