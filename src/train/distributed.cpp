@@ -23,18 +23,6 @@ int64_t env_number(const char* name, int64_t fallback) {
   return value;
 }
 
-TaskDataset rows(const TaskDataset& data, int64_t begin, int64_t end) {
-  const auto cut = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, end - begin) : t; };
-  TaskDataset out;
-  out.input_ids = cut(data.input_ids);
-  out.token_type_ids = cut(data.token_type_ids);
-  out.attention_mask = cut(data.attention_mask);
-  out.labels = cut(data.labels);
-  out.start_positions = cut(data.start_positions);
-  out.end_positions = cut(data.end_positions);
-  return out;
-}
-
 }  // namespace
 
 DistOptions DistOptions::from_env() {
@@ -135,14 +123,14 @@ std::pair<int64_t, int64_t> shard_rows(int64_t n, int64_t batch_size, int64_t ra
 
 TaskDataset shard(const TaskDataset& data, int64_t batch_size, const World& world) {
   const auto [begin, end] = shard_rows(data.size(), batch_size, world.rank(), world.size());
-  return rows(data, begin, end);
+  return data.rows(begin, end);
 }
 
 Predictions predict_sharded(models::bert::BertForTask& model, const TaskDataset& data, const PredictOptions& options,
                             const World& world) {
   if (world.size() == 1) return predict(model, data, options);
-  const auto [begin, end] = shard_rows(data.size(), options.batch_size, world.rank(), world.size());
-  Predictions local = begin < end ? predict(model, rows(data, begin, end), options) : Predictions{};
+  const TaskDataset mine = shard(data, options.batch_size, world);
+  Predictions local = mine.size() > 0 ? predict(model, mine, options) : Predictions{};
   // A rank without rows still joins every gather, with empty tensors of the right shape.
   const auto gather = [&](const torch::Tensor& t, std::vector<int64_t> empty_shape) -> torch::Tensor {
     return world.all_gather_rows(t.defined() ? t.contiguous() : at::zeros(empty_shape, at::kFloat));

@@ -90,7 +90,13 @@ TaskDataset TaskDataset::to(torch::Device device) const {
 
 TaskDataset TaskDataset::head(int64_t count) const {
   if (count <= 0 || count >= size()) return *this;
-  return map_fields<TaskDataset>(*this, [count](const torch::Tensor& t) { return t.narrow(0, 0, count); });
+  return rows(0, count);
+}
+
+TaskDataset TaskDataset::rows(int64_t begin, int64_t end) const {
+  QSIM_CHECK(0 <= begin && begin <= end && end <= size(), ValueError, "task dataset: rows [{}, {}) outside [0, {})",
+             begin, end, size());
+  return map_fields<TaskDataset>(*this, [&](const torch::Tensor& t) { return t.narrow(0, begin, end - begin); });
 }
 
 }  // namespace qsim::train

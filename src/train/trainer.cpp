@@ -147,12 +147,14 @@ void Trainer::average_gradients(double share) {
   std::vector<torch::Tensor> params;
   for (const auto& group : optimizer_->param_groups())
     for (const auto& p : group.params()) params.push_back(p);
-  torch::Tensor defined = torch::zeros({static_cast<int64_t>(params.size())}, torch::kLong);
-  for (size_t i = 0; i < params.size(); ++i) defined[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1 : 0;
+  std::vector<int64_t> flags;
+  for (const auto& p : params) flags.push_back(p.grad().defined() ? 1 : 0);
+  torch::Tensor defined = torch::tensor(flags, torch::kLong);
   world_->all_reduce_max_(defined);
+  const int64_t* any = defined.data_ptr<int64_t>();
   std::vector<torch::Tensor> grads;
   for (size_t i = 0; i < params.size(); ++i) {
-    if (defined[static_cast<int64_t>(i)].item<int64_t>() == 0) continue;
+    if (any[i] == 0) continue;
     if (!params[i].grad().defined()) params[i].mutable_grad() = torch::zeros_like(params[i]);
     grads.push_back(params[i].grad());
   }

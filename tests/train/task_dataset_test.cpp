@@ -21,6 +21,17 @@ TEST(TaskDatasetTest, BatchGathersRowsAndTrimsPadding) {
   EXPECT_EQ(data.batch(2, 5).input_ids.size(1), data.max_seq_length());
 }
 
+TEST(TaskDatasetTest, RowsAreAContiguousSliceOfEveryField) {
+  const TaskDataset data = test::marker_task(10);
+  const TaskDataset part = data.rows(3, 7);
+  ASSERT_EQ(part.size(), 4);
+  EXPECT_TRUE(torch::equal(part.input_ids, data.input_ids.narrow(0, 3, 4)));
+  EXPECT_TRUE(torch::equal(part.labels, data.labels.narrow(0, 3, 4)));
+  EXPECT_FALSE(part.start_positions.defined());
+  EXPECT_EQ(data.rows(5, 5).size(), 0);
+  QSIM_EXPECT_THROW_MSG(data.rows(8, 11), ValueError, {"rows [8, 11)", "[0, 10)"});
+}
+
 TEST(TaskDatasetTest, RejectsMismatchedShapesAndRows) {
   TaskDataset data = test::marker_task(4);
   data.attention_mask = torch::ones({4, 3}, torch::kLong);

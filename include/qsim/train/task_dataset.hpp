@@ -40,6 +40,8 @@ struct TaskDataset {
   TaskBatch batch(int64_t begin, int64_t end, bool trim_padding = false) const;
   /// The first `count` rows (all when count <= 0 or count >= size()).
   TaskDataset head(int64_t count) const;
+  /// Rows [begin, end) as a dataset (views, no copy); ValueError outside [0, size()].
+  TaskDataset rows(int64_t begin, int64_t end) const;
   /// The same rows with every tensor on `device` (the trainer runs on the data's device).
   TaskDataset to(torch::Device device) const;
 };
