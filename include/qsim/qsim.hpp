@@ -75,4 +75,8 @@
 #include "qsim/sim/quantizer_slot.hpp"
 #include "qsim/sim/quantsim_config.hpp"
 #include "qsim/sim/sim_options.hpp"
+#if QSIM_DEPLOY_ENABLED
+#include "qsim/deploy/onnx_export.hpp"
+#include "qsim/deploy/onnx_runtime.hpp"
+#endif
 #endif

@@ -162,6 +162,16 @@ void parse_params(const json& section, const std::string& origin, EncodingsFile&
 
 }  // namespace
 
+json encoding_to_json(const quant::Encoding& e, bool symmetric) {
+  return json{{"bitwidth", e.bitwidth},
+              {"dtype", "int"},
+              {"is_symmetric", symmetric ? "True" : "False"},
+              {"max", e.max},
+              {"min", e.min},
+              {"offset", static_cast<int64_t>(e.offset)},
+              {"scale", e.delta}};
+}
+
 EncodingsFile parse_encodings(const json& file, const std::string& origin) {
   check_top_level(file, origin);
   EncodingsFile out;

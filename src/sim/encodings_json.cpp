@@ -27,17 +27,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kEncodingVersion = "0.5.1";
-
 json encoding_entry(const quant::Encoding& e, const QuantizerSlot& s) {
-  const bool symmetric = s.node->options.symmetry() != quant::Symmetry::asymmetric;
-  return json{{"bitwidth", e.bitwidth},
-              {"dtype", "int"},
-              {"is_symmetric", symmetric ? "True" : "False"},
-              {"max", e.max},
-              {"min", e.min},
-              {"offset", static_cast<int64_t>(e.offset)},
-              {"scale", e.delta}};
+  return encoding_to_json(e, s.node->options.symmetry() != quant::Symmetry::asymmetric);
 }
 
 // An activation entry as the quantizer takes it: one encoding, or, with embedding
@@ -109,7 +100,7 @@ json QuantSim::encodings_json() const {
       activations[s.block][std::string(to_string(s.kind))][std::to_string(s.index)] = encoding_entry(encodings.front(), s);
     }
   }
-  json out{{"version", kEncodingVersion},
+  json out{{"version", kEncodingsVersion},
            {"activation_encodings", std::move(activations)},
            {"param_encodings", std::move(params)},
            {"excluded_layers", json::array()}};

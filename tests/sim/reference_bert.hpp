@@ -1,8 +1,8 @@
 #pragma once
 
-// ReferenceBert: the BERT forward of a sequence classifier written with plain ATen
-// ops, calling a caller-supplied quantizer at exactly the points of semantics §7.5
-// (named by the slot's module path). The sim tests plug in hand-applied fake quant
+// ReferenceBert: the BERT forward of a sequence classifier (or span QA head) written
+// with plain ATen ops, calling a caller-supplied quantizer at exactly the points of
+// semantics §7.5 (named by the slot's module path), under the config's zoo or hf mask. The sim tests plug in hand-applied fake quant
 // (quantized-mode parity) or a differentiable surrogate (gradient checks). Parameters
 // come from a name → tensor map, so the reference can run in float64.
 
@@ -37,10 +37,14 @@ class ReferenceBert {
             at::embedding(w(e + "position_embeddings"), torch::arange(length, torch::kLong).unsqueeze(0)));
     torch::Tensor h = out(e + "add_2", out(e + "add_1", words + types) + positions);
     h = out(e + "dropout", norm(e + "LayerNorm", h));
-    // The zoo mask: le((1 − mask)·−10000, −1)·−6, an int64 [B, 1, 1, L].
-    const torch::Tensor extended = (1.0 - batch.attention_mask.to(torch::kFloat)) * -10000.0;
-    const torch::Tensor mask = at::le(extended, -1).to(torch::kLong).mul(-6).unsqueeze(1).unsqueeze(2);
+    // hf: (1 − mask)·−10000 [B, 1, 1, L]; zoo: le(that, −1)·−6, an int64 tensor.
+    const torch::Tensor extended = ((1.0 - batch.attention_mask.to(torch::kFloat)) * -10000.0).unsqueeze(1).unsqueeze(2);
+    const torch::Tensor mask = config_.attention_mask.mode == models::bert::MaskMode::hf
+                                   ? extended
+                                   : at::le(extended, -1).to(torch::kLong).mul(-6);
     for (int64_t i = 0; i < config_.num_hidden_layers; ++i) h = layer("bert.encoder.layer." + std::to_string(i) + ".", h, mask);
+    // Span QA: qa_outputs on every token, [B, L, 2].
+    if (config_.head == models::bert::BertHead::question_answering) return linear("qa_outputs", h);
     const torch::Tensor pooled =
         out("bert.pooler.activation", at::tanh(linear("bert.pooler.dense", h.select(1, 0))));
     return linear("classifier", out("dropout", pooled));

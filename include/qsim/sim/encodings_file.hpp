@@ -32,6 +32,13 @@ struct EncodingsFile {
   std::map<std::string, Entry> params;
 };
 
+/// The encodings format version qsim writes: AIMET 1.23's.
+inline constexpr const char* kEncodingsVersion = "0.5.1";
+
+/// One encoding as AIMET writes it (§4.3): {"bitwidth", "dtype": "int",
+/// "is_symmetric": "True"/"False", "max", "min", "offset" (an integer), "scale"}.
+nlohmann::json encoding_to_json(const quant::Encoding& encoding, bool symmetric);
+
 /// Parses AIMET 1.23's torch layout ({"version", "activation_encodings",
 /// "param_encodings", "excluded_layers"}), plus qsim's "embedding_groups" section
 /// (same block / input|output / index keys as activation_encodings, each a list of
