@@ -23,12 +23,12 @@
 
 #include "detail/check.hpp"
 #include "eval_model.hpp"
+#include "eval_rows.hpp"
 #include "model_card.hpp"
 #include "qsim/error.hpp"
 #include "qsim/io/safetensors.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/bert_checkpoint.hpp"
-#include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quantized_checkpoint.hpp"
 #include "qsim/train/distributed.hpp"
 #include "qsim/train/trainer.hpp"
@@ -68,62 +68,8 @@ struct EvalFlags {
   int weight_bw = 0;  // 0: the card's param_bitwidth
   int act_bw = 0;     // 0: the card's output_bitwidth
   examples::SimFlags sim;  // mixed precision and embedding groups
+  examples::OnnxFlags onnx;  // --export_onnx DIR, --ort, --onnx_static_shape
 };
-
-using SplitScores = std::map<std::string, examples::Scores>;  // split name → scores
-
-// Scores every split; with `logits`, also keeps the raw outputs as
-// "<label>.<split>.<logits|start_logits|end_logits>" (label lower-cased: fp32, w8a8).
-// With several ranks each evaluates its shard of whole batches and every rank gets
-// all predictions (train::predict_sharded): the scores equal a single process's.
-SplitScores evaluate_all(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
-                         const text::Vocab& vocab, const train::PredictOptions& options, const train::World& world,
-                         const std::string& label, io::TensorList* logits) {
-  SplitScores out;
-  std::string prefix = label;
-  std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const auto& split : splits) {
-    logger()->info("eval: {} on {} ({} inputs)", label, split.name, split.data.size());
-    const train::Predictions predictions = train::predict_sharded(model, split.data, options, world);
-    out[split.name] = examples::score_predictions(split, predictions, vocab);
-    logger()->info("eval: {} {}: {}", label, split.name, nlohmann::json(out[split.name]).dump());
-    if (logits == nullptr) continue;
-    for (const auto& [name, tensor] : {std::pair<const char*, const torch::Tensor&>{"logits", predictions.logits},
-                                       {"start_logits", predictions.start_logits},
-                                       {"end_logits", predictions.end_logits}})
-      if (tensor.defined()) logits->emplace_back(fmt::format("{}.{}.{}", prefix, split.name, name), tensor.to(torch::kCPU));
-  }
-  return out;
-}
-
-// --backend int8: the W8A8 model evaluated again with its Linears as integer GEMMs
-// (sim/int8_backend.hpp), and per split the largest |logit| difference to the
-// simulation's outputs (`w8a8_logits`, named as evaluate_all names them).
-struct Int8Result {
-  SplitScores scores;
-  std::map<std::string, double> max_abs_logit_diff;
-  sim::Int8Conversion conversion;
-};
-
-Int8Result evaluate_int8(models::bert::BertForTask& model, const std::vector<examples::EvalSplit>& splits,
-                         const text::Vocab& vocab, const train::PredictOptions& options, const train::World& world,
-                         const io::TensorList& w8a8_logits, io::TensorList* keep) {
-  Int8Result result;
-  result.conversion = sim::convert_to_int8(model);
-  io::TensorList int8_logits;
-  result.scores = evaluate_all(model, splits, vocab, options, world, "INT8", &int8_logits);
-  sim::remove_int8(model);
-  for (const auto& [name, tensor] : int8_logits) {
-    const std::string simulated = "w8a8" + name.substr(std::string("int8").size());
-    const auto it = std::find_if(w8a8_logits.begin(), w8a8_logits.end(), [&](const auto& e) { return e.first == simulated; });
-    QSIM_CHECK(it != w8a8_logits.end(), ValueError, "int8 backend: no simulated logits '{}' to compare with", simulated);
-    const std::string split = name.substr(5, name.rfind('.') - 5);
-    const double diff = (tensor - it->second).abs().max().item<double>();
-    result.max_abs_logit_diff[split] = std::max(result.max_abs_logit_diff[split], diff);
-    if (keep != nullptr) keep->emplace_back(name, tensor);
-  }
-  return result;
-}
 
 // Calibration (and QAT) data: the train split, else the dev inputs with a warning.
 train::TaskDataset calibration_data(const examples::ModelCard& card, const EvalFlags& f, const std::string& data_dir,
@@ -173,19 +119,19 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
   quantsim.set_mode(sim::Mode::quantized);
 }
 
-// "W8A8 (qsim)", "W4A8 +MP +PEG (qsim)", ...
+// "W8A8", "W4A8 +MP +PEG", ... (the table adds who ran it)
 std::string simulation_label(const examples::ModelCard& card, const examples::SimFlags& sim) {
-  return fmt::format("W{}A{}{}{} (qsim)", card.param_bitwidth, card.output_bitwidth,
+  return fmt::format("W{}A{}{}{}", card.param_bitwidth, card.output_bitwidth,
                      sim.bitwidth_overrides.empty() ? "" : " +MP", sim.peg.empty() ? "" : " +PEG");
 }
 
 examples::ResultsTable make_table(const examples::ModelCard& card, const std::vector<examples::EvalSplit>& splits,
-                                  const SplitScores& fp32, const SplitScores& w8a8, const std::string& label) {
+                                  const examples::SplitScores& fp32, const examples::SplitScores& w8a8, const std::string& label) {
   examples::ResultsTable table;
   examples::ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{label, {}};
   for (const auto& split : splits) {
     table.columns.push_back(examples::column_name(split.name, card.metric));
-    auto value = [&](const SplitScores& s) -> std::optional<double> {
+    auto value = [&](const examples::SplitScores& s) -> std::optional<double> {
       const auto it = s.find(split.name);
       return it == s.end() ? std::nullopt : std::optional<double>(examples::headline(card, it->second));
     };
@@ -200,14 +146,6 @@ examples::ResultsTable make_table(const examples::ModelCard& card, const std::ve
   };
   table.rows = {fp32_row, w8a8_row, reference("fp32", "FP32 (zoo reference)"), reference("w8a8", "W8A8 (zoo reference)")};
   return table;
-}
-
-// "W8A8 int8 (LibTorch onednn)": the integer model's metric under the simulation's row.
-void add_int8_row(examples::ResultsTable& table, const examples::ModelCard& card,
-                  const std::vector<examples::EvalSplit>& splits, const Int8Result& int8) {
-  examples::ResultsRow row{fmt::format("W8A8 int8 (LibTorch {})", sim::int8_engine()), {}};
-  for (const auto& split : splits) row.values.push_back(examples::headline(card, int8.scores.at(split.name)));
-  table.rows.insert(table.rows.begin() + 2, row);
 }
 
 // --weight_bw / --act_bw replace the card's bitwidths for the simulation made here
@@ -245,6 +183,7 @@ int run(const EvalFlags& f) {
   QSIM_CHECK(f.backend != "int8" || device.is_cpu(), ConfigError,
              "--backend int8 runs on LibTorch's quantized CPU engine: use --device cpu");
   f.dist.validate();
+  f.onnx.validate();
   QSIM_CHECK(f.dist.world_size == 1 || f.qat_checkpoint_every == 0, ConfigError,
              "--qat_checkpoint_every with --world_size {}: resumable data-parallel QAT is not supported; drop one",
              f.dist.world_size);
@@ -281,41 +220,51 @@ int run(const EvalFlags& f) {
   predict.batch_size = f.batch_size;
   predict.device = device;
   predict.log_every = 50;
-  SplitScores fp32, w8a8;
+  examples::SplitScores fp32, w8a8;
   io::TensorList logits, compared;
-  io::TensorList* keep = f.save_logits ? &logits : nullptr;
+  io::TensorList* keep = f.save_logits || f.onnx.ort ? &logits : nullptr;  // --ort compares with them
   const bool int8 = f.backend == "int8";
   io::TensorList* w8a8_keep = keep != nullptr ? keep : (int8 ? &compared : nullptr);
-  std::optional<Int8Result> int8_result;
+  std::optional<examples::Int8Result> int8_result;
+  std::optional<examples::OnnxRun> onnx;
+  const auto export_onnx = [&](const sim::QuantSim& simulation) {
+    if (!f.onnx.exporting() || !world.is_main()) return;
+    const deploy::OrtOptions ort = deploy::OrtOptions().batch_size(f.batch_size).threads(at::get_num_threads());
+    onnx = examples::export_and_run_onnx(f.onnx, simulation, card.name, f.batch_size, card.max_seq_length, "w8a8",
+                                         simulation_label(card, f.sim), {splits, tokenizer.vocab(), logits, ort});
+  };
   // skip_padding: the FP32 rows only (the library runs quantized modes padded).
   if (model) {
     (*model)->bert->skip_padding = f.skip_padding;
-    fp32 = evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
+    fp32 = examples::evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
     (*model)->bert->skip_padding = false;
   } else {
     quantized->sim.set_mode(sim::Mode::fp32);
     quantized->model->bert->skip_padding = f.skip_padding;
-    fp32 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
+    fp32 = examples::evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "FP32", keep);
     quantized->model->bert->skip_padding = false;
     quantized->sim.set_mode(sim::Mode::quantized);
   }
   if (quantized) {
     quantized->sim.set_mode(sim::Mode::quantized);
-    w8a8 = evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
-    if (int8) int8_result = evaluate_int8(quantized->model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
+    w8a8 = examples::evaluate_all(quantized->model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
+    if (int8) int8_result = examples::evaluate_int8(quantized->model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
+    export_onnx(quantized->sim);
   } else {
     sim::SimOptions options = examples::card_sim_options(card);
     f.sim.apply(options);
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
     make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device, world);
-    w8a8 = evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
-    if (int8) int8_result = evaluate_int8(*model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
+    w8a8 = examples::evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
+    if (int8) int8_result = examples::evaluate_int8(*model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
     if (!f.save_quantized_model_dir.empty() && world.is_main()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
+    export_onnx(quantsim);
   }
 
   if (!world.is_main()) return 0;  // rank 0 reports; every rank holds the same scores
-  examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim));
-  if (int8_result) add_int8_row(table, card, splits, *int8_result);
+  examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim) + " (qsim)");
+  if (int8_result) examples::add_int8_row(table, card, splits, *int8_result);
+  if (onnx) examples::add_ort_rows(table, card, splits, onnx->rows);
   nlohmann::json settings = card.to_json();
   settings["attention_mask_used"] = f.attention_mask == "card" ? card.attention_mask : f.attention_mask;
   settings["per_device_eval_batch_size"] = f.batch_size;
@@ -354,6 +303,10 @@ int run(const EvalFlags& f) {
                         int8_result->conversion.kept_float.size());
     for (const auto& [split, diff] : int8_result->max_abs_logit_diff) notes += fmt::format(" {} {:.4g};", split, diff);
     notes += "\n";
+  }
+  if (onnx) {
+    json["onnx"] = onnx->to_json();
+    notes += onnx->notes();
   }
   examples::write_results(f.output_dir, json, fmt::format("bert_eval: {}", card.name), table, notes);
   if (f.save_logits) io::save_safetensors(f.output_dir + "/logits.safetensors", logits, {{"model_config", card.name}});
@@ -403,6 +356,7 @@ int main(int argc, char** argv) {
   app.add_option("--master_addr", f.dist.master_addr, "rank 0's address for the c10d store (default: $MASTER_ADDR, 127.0.0.1)");
   app.add_option("--master_port", f.dist.master_port, "the store's port (default: $MASTER_PORT, 29500)");
   f.sim.add_to(app);
+  f.onnx.add_to(app);
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "demo_onnx.hpp"
 #include "demo_variants.hpp"
 #include "model_card.hpp"
 #include "detail/check.hpp"
@@ -61,6 +62,7 @@ struct DemoFlags {
   uint64_t seed = 42;
   std::string attention_mask = "zoo";
   std::string device = "cpu";
+  examples::OnnxFlags onnx;  // --export_onnx DIR, --ort
 };
 
 double seconds_since(Clock::time_point start) {
@@ -97,20 +99,26 @@ models::bert::BertConfig demo_config(const DemoFlags& f, const examples::ModelCa
   return config;
 }
 
-// The card's headline metric on dev (accuracy, F1, MCC or correlation, in points).
-double score(models::bert::BertForTask& model, const examples::ModelCard& card, const examples::EvalSplit& dev,
-             const text::Vocab& vocab, torch::Device device) {
+// Dev batches of 64 rows, trimmed to their longest sequence.
+train::PredictOptions dev_options(torch::Device device) {
   train::PredictOptions options;
   options.device = device;
   options.batch_size = 64;
   options.trim_padding = true;
-  return examples::headline(card, examples::evaluate_split(model, dev, vocab, options));
+  return options;
+}
+
+// The card's headline metric on dev (accuracy, F1, MCC or correlation, in points).
+double score(models::bert::BertForTask& model, const examples::ModelCard& card, const examples::EvalSplit& dev,
+             const text::Vocab& vocab, torch::Device device) {
+  return examples::headline(card, examples::evaluate_split(model, dev, vocab, dev_options(device)));
 }
 
 // FP32, then each variant's PTQ row (and QAT row), then the zoo's reference rows.
 examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
                                   const std::vector<examples::DemoVariant>& variants,
-                                  const std::vector<examples::VariantResult>& results, const DemoFlags& f) {
+                                  const std::vector<examples::VariantResult>& results, const DemoFlags& f,
+                                  const std::vector<examples::OrtRow>& ort_rows) {
   examples::ResultsTable table;
   table.columns = {examples::column_name(card.task, card.metric)};
   table.rows.push_back({"FP32 (demo BERT, from scratch)", {fp32}});
@@ -121,6 +129,9 @@ examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
     if (results[i].qat) {
       table.rows.push_back({fmt::format("{} QAT ({} steps of range learning)", name, f.qat_steps), {*results[i].qat}});
     }
+  }
+  for (const examples::OrtRow& row : ort_rows) {
+    table.rows.push_back({row.label, {examples::headline(card, row.scores.begin()->second)}});
   }
   table.rows.push_back({"FP32 (zoo bert-base, reference)", {card.reference.at("fp32")}});
   table.rows.push_back({"W8A8 (zoo bert-base, reference)", {card.reference.at("w8a8")}});
@@ -224,6 +235,7 @@ std::string range_notes(const nlohmann::json& ranges) {
 
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
+  f.onnx.validate();
   at::set_num_threads(f.threads);
   const torch::Device device = examples::parse_device_flag(f.device);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
@@ -246,6 +258,8 @@ int run(const DemoFlags& f) {
   const double fp32_train_s = train_fp32(model, train_data, f);
   const double fp32 = score(model, card, dev, tokenizer.vocab(), device);
   logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
+  examples::DemoOnnx onnx(f.onnx, card, dev, tokenizer.vocab(), dev_options(device));
+  onnx.fp32(model);
 
   examples::VariantRun run;
   run.calibration_batches = f.calibrate;
@@ -253,6 +267,8 @@ int run(const DemoFlags& f) {
   run.device = device;
   run.qat = qat_options(f);
   run.score = [&](models::bert::BertForTask& m) { return score(m, card, dev, tokenizer.vocab(), device); };
+  run.on_scored = [&](const examples::DemoVariant& variant, const std::string& stage, const sim::QuantSim& quantsim,
+                      models::bert::BertForTask& m) { onnx.simulated(variant, stage, quantsim, m); };
   const std::vector<examples::DemoVariant> variants = demo_variants(f);
   std::vector<examples::VariantResult> results;
   for (const examples::DemoVariant& variant : variants) {
@@ -260,19 +276,19 @@ int run(const DemoFlags& f) {
   }
 
   const nlohmann::json ranges = examples::ffn_residual_ranges(model, train_data, run);
-  const examples::ResultsTable table = demo_table(card, fp32, variants, results, f);
+  const examples::ResultsTable table = demo_table(card, fp32, variants, results, f, onnx.rows());
   const double total_s = seconds_since(start);
   const std::string model_line =
       fmt::format("{} layers, hidden {}, {} heads, seq {}, vocab {}; {} train examples, {} epoch(s), batch {}",
                   f.layers, f.hidden, f.heads, f.max_seq_length, tokenizer.vocab().size(), train_data.size(),
                   f.epochs, f.batch_size);
   const std::string notes =
-      fmt::format("Model: {}.\n{}{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
-                  variant_notes(fp32, variants, results, f.qat_steps), range_notes(ranges), fp32_train_s, total_s,
-                  f.threads);
+      fmt::format("Model: {}.\n{}{}{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
+                  variant_notes(fp32, variants, results, f.qat_steps), range_notes(ranges), onnx.notes(), fp32_train_s,
+                  total_s, f.threads);
   nlohmann::json variants_json = nlohmann::json::object();
   for (std::size_t i = 0; i < variants.size(); ++i) variants_json[variants[i].name] = results[i].to_json();
-  const nlohmann::json json = {{"task", card.task},
+  nlohmann::json json = {{"task", card.task},
                                {"device", f.device},
                                {"metric", card.metric},
                                {"fp32", fp32},
@@ -282,6 +298,7 @@ int run(const DemoFlags& f) {
                                {"model", model_line},
                                {"settings", flags_json(f)},
                                {"seconds", {{"fp32_train", fp32_train_s}, {"total", total_s}}}};
+  if (f.onnx.exporting()) json["onnx"] = onnx.to_json();
   examples::write_results(f.output_dir, json, fmt::format("qsim demo: {}, small BERT from scratch", card.task), table,
                           notes);
   fmt::print("\n{}\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), notes, f.output_dir,
@@ -320,6 +337,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", f.seed, "seed of initialisation, shuffling and dropout");
   app.add_option("--device", f.device, "cpu or cuda (model, training, calibration, QAT and evaluation)");
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
+  f.onnx.add_to(app);
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_demo", [&] { return run(f); });
 }

@@ -106,6 +106,7 @@ VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVaria
   quantsim.set_mode(sim::Mode::quantized);
   result.ptq = run.score(model);
   logger()->info("demo: {} PTQ {:.2f}", variant.name, result.ptq);
+  if (run.on_scored) run.on_scored(variant, "PTQ", quantsim, model);
   if (variant.qat) {
     quantsim.set_mode(sim::Mode::range_learning);
     train::Trainer trainer(model, run.qat);
@@ -116,6 +117,7 @@ VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVaria
     result.qat = run.score(model);
     logger()->info("demo: {} QAT {:.2f} (loss {:.4f} → {:.4f})", variant.name, *result.qat, result.first_qat_loss,
                    result.last_qat_loss);
+    if (run.on_scored) run.on_scored(variant, "QAT", quantsim, model);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

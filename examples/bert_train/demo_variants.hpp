@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/sim/quant_sim.hpp"
 #include "qsim/sim/sim_options.hpp"
 #include "qsim/train/task_dataset.hpp"
 #include "qsim/train/train_options.hpp"
@@ -35,6 +36,10 @@ struct VariantRun {
   torch::Device device = torch::kCPU;
   /// The dev metric of a model, in points.
   std::function<double(models::bert::BertForTask&)> score;
+  /// Called after each scored stage ("PTQ", "QAT") with the simulation in quantized
+  /// mode (e.g. to export it); empty = nothing.
+  std::function<void(const DemoVariant&, const std::string& stage, const sim::QuantSim&, models::bert::BertForTask&)>
+      on_scored;
 };
 
 struct VariantResult {
