@@ -21,7 +21,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "deploy_fixtures.hpp"
+#include "qsim/error.hpp"
+#include "support/expect_error.hpp"
 #include "sim/reference_bert.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -237,6 +241,22 @@ TEST_F(OnnxRuntimeTest, QdqGraphOnIntegerKernelsStaysWithinAFewOutputSteps) {
     // QLinearSoftmax's table-based rounding into whole steps downstream; 0–6 elsewhere.
     EXPECT_LE(worst, 12.0);
   }
+}
+
+TEST_F(OnnxRuntimeTest, RunnerErrorsNameTheModelAndCarryOrtsMessage) {
+  const ScratchDir dir("ort_errors");
+  const test::Batch b = test::load_batch("std002");
+  QSIM_EXPECT_THROW_MSG(run_onnx_runtime(dir.file("missing.onnx"), test::onnx_inputs(b)), IoError,
+                        {"no model file", "missing.onnx"});
+  std::ofstream(dir.file("garbage.onnx")) << "not a protobuf";
+  QSIM_EXPECT_THROW_MSG(run_onnx_runtime(dir.file("garbage.onnx"), test::onnx_inputs(b)), IoError,
+                        {"garbage.onnx", "run_model.js"});
+  models::bert::BertForTask model = test::load_tiny("std002", "seqcls2");
+  export_float_onnx(model, dir.file("m.onnx"));
+  QSIM_EXPECT_THROW_MSG(run_onnx_runtime(dir.file("m.onnx"), {{"input_ids", b.input_ids}}), IoError,
+                        {"has no tensor 'attention_mask'"});
+  QSIM_EXPECT_THROW_MSG(parse_ort_optimization("fast"), ConfigError, {"'fast'"});
+  EXPECT_EQ(parse_ort_optimization("extended"), OrtOptimization::extended);
 }
 
 }  // namespace
