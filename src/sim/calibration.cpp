@@ -141,18 +141,34 @@ void QuantSim::run_calibration(const std::function<void(torch::nn::Module&)>& ru
   model_->train(was_training);
 }
 
-void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& run) {
-  QSIM_CHECK(static_cast<bool>(run), ConfigError, "quantsim: compute_encodings needs a callback");
+void QuantSim::encode_parameters() {
   std::vector<detail::Block> blocks;
   std::vector<QuantizerSlot> unused_slots;
   detail::collect_slots(*model_, blocks, unused_slots);
   std::unordered_map<std::string, const detail::Block*> block_of;
   for (const detail::Block& b : blocks) block_of[b.path] = &b;
+  const bool override_mask = options_.mask_add_override() == MaskAddOverride::aimet_static_16bit_clamp;
+  const analysis::AnalyzerKind param_kind = options_.scheme() == QuantScheme::percentile
+                                                ? analysis::AnalyzerKind::percentile
+                                                : activation_analyzer(options_.scheme());
+  for (QuantizerSlot& s : slots_) {
+    if (s.kind != SlotKind::param || !s.active || s.frozen) continue;
+    const torch::Tensor tensor = detail::slot_parameter(*block_of.at(s.block), s.param);
+    const bool mask = override_mask && is_mask_add(topology_, s.block);
+    s.node->switch_to_static_grid();
+    s.node->set_encodings(param_encodings(tensor, s.node->options, mask ? analysis::AnalyzerKind::tf : param_kind));
+  }
+}
 
+void QuantSim::compute_param_encodings() {
+  encode_parameters();
+  apply_mode();
+}
+
+void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& run) {
+  QSIM_CHECK(static_cast<bool>(run), ConfigError, "quantsim: compute_encodings needs a callback");
   const analysis::AnalyzerKind scheme_kind = activation_analyzer(options_.scheme());
   const bool override_mask = options_.mask_add_override() == MaskAddOverride::aimet_static_16bit_clamp;
-  const analysis::AnalyzerKind param_kind =
-      options_.scheme() == QuantScheme::percentile ? analysis::AnalyzerKind::percentile : scheme_kind;
 
   // 1. Reset: every unfrozen quantizer back to a static grid without encoding.
   for (QuantizerSlot& s : slots_) {
@@ -161,12 +177,7 @@ void QuantSim::compute_encodings(const std::function<void(torch::nn::Module&)>& 
     s.node->clear_encoding();
   }
   // 2. Parameters: encoded once from the full tensor, so the forward uses them.
-  for (QuantizerSlot& s : slots_) {
-    if (s.kind != SlotKind::param || !s.active || s.frozen) continue;
-    const torch::Tensor tensor = detail::slot_parameter(*block_of.at(s.block), s.param);
-    const bool mask = override_mask && is_mask_add(topology_, s.block);
-    s.node->set_encodings(param_encodings(tensor, s.node->options, mask ? analysis::AnalyzerKind::tf : param_kind));
-  }
+  encode_parameters();
   // 3. Activations: one analyzer per active input/output quantizer, fed by its observer.
   const analysis::AnalyzerOptions analyzer_options = analysis::AnalyzerOptions().percentile(options_.percentile());
   ActivationAnalyzers analyzers(slots_.size());

@@ -81,6 +81,12 @@ class QuantSim {
   /// (the groups' layout needs all the data first) and must feed the same batches.
   void compute_encodings(const std::function<void(torch::nn::Module&)>& run);
 
+  /// Step 2 of compute_encodings alone: every active, unfrozen parameter quantizer
+  /// encoded from its full tensor with the scheme's analyzer (§4.2), for techniques
+  /// that need the weight grids before activation calibration (ptq::adaround, which
+  /// then freezes the ones it rounds). Activations are left as they are.
+  void compute_param_encodings();
+
   /// Also called, during compute_encodings, with every tensor an activation
   /// quantizer's analyzer receives (to inspect or log calibration statistics).
   using CalibrationObserver = std::function<void(const QuantizerSlot&, const torch::Tensor&)>;
@@ -124,6 +130,7 @@ class QuantSim {
 
  private:
   QuantizerSlot& mutable_slot(const std::string& name);
+  void encode_parameters();
   struct ActivationAnalyzers;
   void observe_for_pass_one(QuantizerSlot& slot, ActivationAnalyzers& analyzers, std::size_t index,
                             std::vector<float>* mins, std::vector<float>* maxs);
