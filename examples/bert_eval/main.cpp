@@ -23,6 +23,7 @@
 
 #include "detail/check.hpp"
 #include "eval_model.hpp"
+#include "adaround_flags.hpp"
 #include "eval_rows.hpp"
 #include "model_card.hpp"
 #include "qsim/error.hpp"
@@ -69,6 +70,7 @@ struct EvalFlags {
   int act_bw = 0;     // 0: the card's output_bitwidth
   examples::SimFlags sim;  // mixed precision and embedding groups
   examples::OnnxFlags onnx;  // --export_onnx DIR, --ort, --onnx_static_shape
+  examples::AdaroundFlags adaround;  // --adaround N, --adaround_*
 };
 
 // Calibration (and QAT) data: the train split, else the dev inputs with a warning.
@@ -162,6 +164,10 @@ void apply_bitwidth_flags(const EvalFlags& f, examples::ModelCard& card) {
   };
   apply(f.weight_bw, "--weight_bw", card.param_bitwidth);
   apply(f.act_bw, "--act_bw", card.output_bitwidth);
+  QSIM_CHECK(!f.adaround.enabled() || f.quantized_model_dir.empty(), ConfigError,
+             "--adaround rounds the weights of the simulation bert_eval calibrates; --quantized_model_dir '{}' brings "
+             "its own",
+             f.quantized_model_dir);
   QSIM_CHECK(f.sim.empty() || f.quantized_model_dir.empty(), ConfigError,
              "--bitwidth_override / --peg configure the simulation bert_eval calibrates; --quantized_model_dir '{}' "
              "brings its own",
@@ -227,6 +233,7 @@ int run(const EvalFlags& f) {
   io::TensorList* w8a8_keep = keep != nullptr ? keep : (int8 ? &compared : nullptr);
   std::optional<examples::Int8Result> int8_result;
   std::optional<examples::OnnxRun> onnx;
+  std::optional<ptq::AdaroundResult> rounded;
   const auto export_onnx = [&](const sim::QuantSim& simulation) {
     if (!f.onnx.exporting() || !world.is_main()) return;
     const deploy::OrtOptions ort = deploy::OrtOptions().batch_size(f.batch_size).threads(at::get_num_threads());
@@ -254,7 +261,9 @@ int run(const EvalFlags& f) {
     sim::SimOptions options = examples::card_sim_options(card);
     f.sim.apply(options);
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
-    make_w8a8(quantsim, *model, calibration_data(card, f, data_dir, tokenizer, label2id, splits), f, device, world);
+    const train::TaskDataset calibration = calibration_data(card, f, data_dir, tokenizer, label2id, splits);
+    if (f.adaround.enabled()) rounded = ptq::adaround(quantsim, *model, calibration, f.adaround.options(f.batch_size));
+    make_w8a8(quantsim, *model, calibration, f, device, world);
     w8a8 = examples::evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
     if (int8) int8_result = examples::evaluate_int8(*model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
     if (!f.save_quantized_model_dir.empty() && world.is_main()) sim::save_quantized(quantsim, f.save_quantized_model_dir);
@@ -279,6 +288,7 @@ int run(const EvalFlags& f) {
   settings["world_size"] = f.dist.world_size;
   settings["device"] = f.device;
   settings["sim_flags"] = f.sim.to_json();
+  settings["adaround"] = f.adaround.to_json();
   nlohmann::json headline = nlohmann::json::object();
   for (const auto& split : splits)
     headline[split.name] = {{"fp32", examples::headline(card, fp32.at(split.name))},
@@ -303,6 +313,11 @@ int run(const EvalFlags& f) {
                         int8_result->conversion.kept_float.size());
     for (const auto& [split, diff] : int8_result->max_abs_logit_diff) notes += fmt::format(" {} {:.4g};", split, diff);
     notes += "\n";
+  }
+  if (rounded) {
+    json["adaround"] = rounded->to_json();
+    notes += fmt::format("AdaRound: {} layers in {:.0f} s (per-layer losses in results.json \"adaround\").\n",
+                         rounded->layers.size(), rounded->seconds);
   }
   if (onnx) {
     json["onnx"] = onnx->to_json();
@@ -357,6 +372,7 @@ int main(int argc, char** argv) {
   app.add_option("--master_port", f.dist.master_port, "the store's port (default: $MASTER_PORT, 29500)");
   f.sim.add_to(app);
   f.onnx.add_to(app);
+  f.adaround.add_to(app);
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });

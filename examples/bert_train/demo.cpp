@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "adaround_flags.hpp"
 #include "demo_onnx.hpp"
 #include "demo_variants.hpp"
 #include "model_card.hpp"
@@ -63,6 +64,8 @@ struct DemoFlags {
   std::string attention_mask = "zoo";
   std::string device = "cpu";
   examples::OnnxFlags onnx;  // --export_onnx DIR, --ort
+  examples::AdaroundFlags adaround;  // --adaround N adds the AdaRound rows
+  int adaround_weight_bw = 4;
 };
 
 double seconds_since(Clock::time_point start) {
@@ -114,6 +117,14 @@ double score(models::bert::BertForTask& model, const examples::ModelCard& card, 
   return examples::headline(card, examples::evaluate_split(model, dev, vocab, dev_options(device)));
 }
 
+// What a PTQ row did besides the variant's settings.
+std::string ptq_detail(const examples::DemoVariant& v, const DemoFlags& f) {
+  if (v.adaround) return fmt::format(" (AdaRound, {} steps per layer)", f.adaround.iterations);
+  if (v.float_activations) return " (nearest rounding)";
+  if (v.mixed_precision_bits > 0 || v.peg_groups > 0) return "";
+  return " (calibration only)";
+}
+
 // FP32, then each variant's PTQ row (and QAT row), then the zoo's reference rows.
 examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
                                   const std::vector<examples::DemoVariant>& variants,
@@ -124,8 +135,7 @@ examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
   table.rows.push_back({"FP32 (demo BERT, from scratch)", {fp32}});
   for (std::size_t i = 0; i < variants.size(); ++i) {
     const std::string& name = variants[i].name;
-    const bool fix = variants[i].mixed_precision_bits > 0 || variants[i].peg_groups > 0;
-    table.rows.push_back({fmt::format("{} PTQ{}", name, fix ? "" : " (calibration only)"), {results[i].ptq}});
+    table.rows.push_back({fmt::format("{} PTQ{}", name, ptq_detail(variants[i], f)), {results[i].ptq}});
     if (results[i].qat) {
       table.rows.push_back({fmt::format("{} QAT ({} steps of range learning)", name, f.qat_steps), {*results[i].qat}});
     }
@@ -156,7 +166,9 @@ nlohmann::json flags_json(const DemoFlags& f) {
           {"mixed_precision_bits", f.mixed_precision_bits},
           {"peg_groups", f.peg_groups},
           {"seed", f.seed},
-          {"threads", f.threads}};
+          {"threads", f.threads},
+          {"adaround", f.adaround.to_json()},
+          {"adaround_weight_bw", f.adaround_weight_bw}};
 }
 
 // FP32 training from random initialisation; returns its seconds.
@@ -196,13 +208,30 @@ std::vector<examples::DemoVariant> demo_variants(const DemoFlags& f) {
   const std::string low = fmt::format("W{}A{}", f.low_weight_bw, f.low_act_bw);
   const int w = f.low_weight_bw, a = f.low_act_bw;
   const bool qat = f.qat_steps > 0;
-  return {
-      {"W8A8", 8, 8, 0, 0, true, qat},
-      {low, w, a, 0, 0, true, qat},
-      {fmt::format("{} +MP{}", low, f.mixed_precision_bits), w, a, f.mixed_precision_bits, 0, true, false},
-      {fmt::format("{} +PEG{}", low, f.peg_groups), w, a, 0, f.peg_groups, true, false},
-      {fmt::format("{} +PEG{} (no permutation)", low, f.peg_groups), w, a, 0, f.peg_groups, false, false},
+  using sim::QuantScheme;
+  const QuantScheme learned = QuantScheme::tf_range_learning;
+  std::vector<examples::DemoVariant> out = {
+      {"W8A8", 8, 8, 0, 0, true, qat, learned, false, false},
+      {low, w, a, 0, 0, true, qat, learned, false, false},
+      {fmt::format("{} +MP{}", low, f.mixed_precision_bits), w, a, f.mixed_precision_bits, 0, true, false, learned,
+       false, false},
+      {fmt::format("{} +PEG{}", low, f.peg_groups), w, a, 0, f.peg_groups, true, false, learned, false, false},
+      {fmt::format("{} +PEG{} (no permutation)", low, f.peg_groups), w, a, 0, f.peg_groups, false, false, learned,
+       false, false},
   };
+  if (f.adaround.enabled()) {
+    // AdaRound against nearest rounding on the same static (TF) weight grid; the QAT
+    // row starts from nearest rounding under range learning, as the rows above.
+    const int r = f.adaround_weight_bw;
+    const std::string wa = fmt::format("W{}A8", r), wf = fmt::format("W{} (float activations)", r);
+    const QuantScheme tf = QuantScheme::tf;
+    out.push_back({wa + " (static grid)", r, 8, 0, 0, true, false, tf, false, false});
+    out.push_back({wa + " AdaRound", r, 8, 0, 0, true, false, tf, true, false});
+    out.push_back({wa, r, 8, 0, 0, true, qat, learned, false, false});
+    out.push_back({wf, r, 8, 0, 0, true, false, tf, false, true});
+    out.push_back({wf + " AdaRound", r, 8, 0, 0, true, false, tf, true, true});
+  }
+  return out;
 }
 
 // Per variant: what PTQ lost and what QAT won back, and how long it took.
@@ -266,6 +295,7 @@ int run(const DemoFlags& f) {
   run.batch_size = f.batch_size;
   run.device = device;
   run.qat = qat_options(f);
+  if (f.adaround.enabled()) run.adaround = f.adaround.options(f.batch_size);
   run.score = [&](models::bert::BertForTask& m) { return score(m, card, dev, tokenizer.vocab(), device); };
   run.on_scored = [&](const examples::DemoVariant& variant, const std::string& stage, const sim::QuantSim& quantsim,
                       models::bert::BertForTask& m) { onnx.simulated(variant, stage, quantsim, m); };
@@ -338,6 +368,9 @@ int main(int argc, char** argv) {
   app.add_option("--device", f.device, "cpu or cuda (model, training, calibration, QAT and evaluation)");
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
   f.onnx.add_to(app);
+  f.adaround.add_to(app);
+  app.add_option("--adaround_weight_bw", f.adaround_weight_bw, "weight bitwidth of the AdaRound rows (default 4)")
+      ->check(CLI::Range(2, 8));
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_demo", [&] { return run(f); });
 }

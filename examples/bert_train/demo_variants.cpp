@@ -6,6 +6,7 @@
 #include <numeric>
 #include <regex>
 
+#include "detail/check.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/quantizer_patterns.hpp"
 #include "qsim/sim/quant_sim.hpp"
@@ -72,6 +73,7 @@ nlohmann::json ffn_residual_ranges(const models::bert::BertForTask& fp32, const 
 
 nlohmann::json VariantResult::to_json() const {
   nlohmann::json out = {{"ptq", ptq}, {"seconds", seconds}};
+  if (!adaround.is_null()) out["adaround"] = adaround;
   if (qat) {
     out["qat"] = *qat;
     out["qat_loss_first_10_steps"] = first_qat_loss;
@@ -82,7 +84,7 @@ nlohmann::json VariantResult::to_json() const {
 
 sim::SimOptions variant_options(const DemoVariant& variant) {
   sim::SimOptions options = sim::SimOptions()
-                                .scheme(sim::QuantScheme::tf_range_learning)
+                                .scheme(variant.scheme)
                                 .param_bitwidth(variant.weight_bw)
                                 .output_bitwidth(variant.act_bw);
   if (variant.mixed_precision_bits > 0) {
@@ -99,10 +101,20 @@ VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVaria
   const auto start = std::chrono::steady_clock::now();
   models::bert::BertForTask model = copy_of(fp32, run.device);
   sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(), variant_options(variant));
+  VariantResult result;
+  if (variant.adaround) {
+    QSIM_CHECK(run.adaround.has_value(), ConfigError, "demo: variant {} asks for AdaRound without its options",
+               variant.name);
+    result.adaround = ptq::adaround(quantsim, model, train_data, *run.adaround).to_json();
+  }
   quantsim.compute_encodings([&](torch::nn::Module&) {
     train::run_batches(model, train_data, run.batch_size, run.calibration_batches, run.device);
   });
-  VariantResult result;
+  if (variant.float_activations) {
+    for (const sim::QuantizerSlot& s : quantsim.quantizers()) {
+      if (s.kind != sim::SlotKind::param && s.active) quantsim.set_enabled(s.name, false);
+    }
+  }
   quantsim.set_mode(sim::Mode::quantized);
   result.ptq = run.score(model);
   logger()->info("demo: {} PTQ {:.2f}", variant.name, result.ptq);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/ptq/adaround.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "qsim/sim/sim_options.hpp"
 #include "qsim/train/task_dataset.hpp"
@@ -27,6 +28,11 @@ struct DemoVariant {
   int64_t peg_groups = 0;        ///< > 0: the FFN residual activations in this many embedding groups
   bool peg_permute = true;       ///< PEG: range-based permutation before grouping
   bool qat = false;
+  /// AIMET's range-learning scheme (weights then run the learned grid, §5.3) or the
+  /// static TF grid everywhere.
+  sim::QuantScheme scheme = sim::QuantScheme::tf_range_learning;
+  bool adaround = false;           ///< AdaRound the weights before calibration (VariantRun::adaround)
+  bool float_activations = false;  ///< every activation quantizer off: weights only
 };
 
 struct VariantRun {
@@ -40,6 +46,8 @@ struct VariantRun {
   /// mode (e.g. to export it); empty = nothing.
   std::function<void(const DemoVariant&, const std::string& stage, const sim::QuantSim&, models::bert::BertForTask&)>
       on_scored;
+  /// AdaRound's options for the variants that ask for it.
+  std::optional<ptq::AdaroundOptions> adaround;
 };
 
 struct VariantResult {
@@ -48,6 +56,7 @@ struct VariantResult {
   double first_qat_loss = 0.0;  ///< mean loss of the first 10 QAT steps (the PTQ model's loss)
   double last_qat_loss = 0.0;   ///< mean loss of the last 10 steps
   double seconds = 0.0;
+  nlohmann::json adaround;  ///< AdaRound's per-layer results (null when not run)
   nlohmann::json to_json() const;
 };
 
