@@ -65,7 +65,7 @@ struct DemoFlags {
   std::string device = "cpu";
   examples::OnnxFlags onnx;  // --export_onnx DIR, --ort
   examples::AdaroundFlags adaround;  // --adaround N adds the AdaRound rows
-  int adaround_weight_bw = 4;
+  std::vector<int> adaround_weight_bw{4};
 };
 
 double seconds_since(Clock::time_point start) {
@@ -219,10 +219,9 @@ std::vector<examples::DemoVariant> demo_variants(const DemoFlags& f) {
       {fmt::format("{} +PEG{} (no permutation)", low, f.peg_groups), w, a, 0, f.peg_groups, false, false, learned,
        false, false},
   };
-  if (f.adaround.enabled()) {
-    // AdaRound against nearest rounding on the same static (TF) weight grid; the QAT
-    // row starts from nearest rounding under range learning, as the rows above.
-    const int r = f.adaround_weight_bw;
+  // AdaRound against nearest rounding on the same static (TF) weight grid, per weight
+  // bitwidth; the QAT row starts from nearest rounding under range learning, as above.
+  for (const int r : f.adaround.enabled() ? f.adaround_weight_bw : std::vector<int>{}) {
     const std::string wa = fmt::format("W{}A8", r), wf = fmt::format("W{} (float activations)", r);
     const QuantScheme tf = QuantScheme::tf;
     out.push_back({wa + " (static grid)", r, 8, 0, 0, true, false, tf, false, false});
@@ -369,7 +368,8 @@ int main(int argc, char** argv) {
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
   f.onnx.add_to(app);
   f.adaround.add_to(app);
-  app.add_option("--adaround_weight_bw", f.adaround_weight_bw, "weight bitwidth of the AdaRound rows (default 4)")
+  app.add_option("--adaround_weight_bw", f.adaround_weight_bw,
+                 "weight bitwidth(s) of the AdaRound rows (default 4; repeatable, e.g. 4 3)")
       ->check(CLI::Range(2, 8));
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_demo", [&] { return run(f); });

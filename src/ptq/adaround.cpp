@@ -47,6 +47,8 @@ std::optional<Layer> layer_of(const std::string& path, torch::nn::Module& module
   layer.embedding = dynamic_cast<nn::EmbeddingImpl*>(&module);
   layer.slot = path + ".weight_quantizer";
   if (layer.linear == nullptr && (layer.embedding == nullptr || !o.embeddings())) return std::nullopt;
+  QSIM_CHECK(layer.linear == nullptr || !layer.linear->kernel, ConfigError,
+             "adaround: Linear '{}' has a kernel attached (e.g. the int8 backend): detach it first", path);
   const sim::QuantizerSlot& slot = sim.slot(layer.slot);
   if (!slot.active) return std::nullopt;
   const quant::QuantizerOptions& q = slot.node->options;
@@ -124,11 +126,19 @@ class WeightSwap {
 class Restore {
  public:
   Restore(sim::QuantSim& sim, models::bert::BertForTask& model, const WeightSwap& swap)
-      : sim_(sim), model_(model), swap_(swap), mode_(sim.mode()), training_(model->is_training()) {}
+      : sim_(sim),
+        model_(model),
+        swap_(swap),
+        mode_(sim.mode()),
+        training_(model->is_training()),
+        skip_padding_(model->bert->skip_padding) {
+    model_->bert->skip_padding = false;  // the cache indexes the padded [B, L] token grid
+  }
   ~Restore() {
     swap_.use_rounded();
     sim_.set_mode(mode_);
     model_->train(training_);
+    model_->bert->skip_padding = skip_padding_;
   }
   Restore(const Restore&) = delete;
   Restore& operator=(const Restore&) = delete;
@@ -139,6 +149,7 @@ class Restore {
   const WeightSwap& swap_;
   sim::Mode mode_;
   bool training_;
+  bool skip_padding_;
 };
 
 AdaroundLayerResult named(const Layer& layer) {
