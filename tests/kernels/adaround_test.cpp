@@ -3,6 +3,8 @@
 // the fused gradient + Adam step, per tensor and per row.
 #include "kernels/cpu/adaround.hpp"
 
+#include "kernels/cpu/fake_quant_cpu.hpp"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -15,7 +17,7 @@ namespace {
 constexpr double kZeta = 1.1, kGamma = -0.1;
 
 struct Case {
-  int64_t rows = 5, cols = 7;
+  int64_t rows = 5, cols = 21;  // two AVX2 vectors and a tail per row
   std::vector<AdaroundGrid> grids;
   bool per_row = false;
   std::vector<float> w, base, v, sigma, soft, a;
@@ -131,6 +133,44 @@ TEST(AdaroundKernelTest, AdamStepMatchesTheReferenceWithAndWithoutTheRegularizer
         for (std::size_t i = 0; i < v.size(); ++i) c.v[i] = static_cast<float>(v[i]);  // no drift between the two
       }
     }
+  }
+}
+
+// The AVX2 path (where the CPU has it) gives the scalar path's results bit for bit,
+// the regularizer's sum included.
+TEST(AdaroundKernelTest, Avx2AndScalarPathsAgreeExactly) {
+  for (const bool per_row : {false, true}) {
+    Case c(per_row, 17);
+    adaround_init(c.layout(), c.w.data(), c.base.data(), c.v.data());
+    std::mt19937 gen(5);
+    std::normal_distribution<float> n(0.0f, 2.0f);
+    for (float& x : c.v) x += n(gen);
+    c.sigmoid();
+    std::vector<float> grad_w(c.v.size()), a_pow(c.v.size());
+    for (float& g : grad_w) g = n(gen);
+    const AdamStep adam{1e-3f, 0.9f, 0.999f, 1e-8f, 0.271f, 0.0547f};
+    struct Out {
+      std::vector<float> soft, a, v, m, s;
+      double reg;
+    };
+    const auto run = [&](bool avx2) {
+      set_avx2_enabled(avx2);
+      Out o{std::vector<float>(c.v.size()), std::vector<float>(c.v.size()), c.v, std::vector<float>(c.v.size(), 0.1f),
+            std::vector<float>(c.v.size(), 0.01f), 0.0};
+      adaround_soft_weight(c.layout(), c.sigma.data(), c.base.data(), o.soft.data(), o.a.data());
+      for (std::size_t i = 0; i < a_pow.size(); ++i) a_pow[i] = std::pow(o.a[i], 4.5f);
+      o.reg = adaround_adam_step(c.layout(), grad_w.data(), c.sigma.data(), c.base.data(), o.a.data(), a_pow.data(),
+                                 0.01f, 5.5f, adam, o.v.data(), o.m.data(), o.s.data());
+      set_avx2_enabled(true);
+      return o;
+    };
+    const Out scalar = run(false), vector = run(true);
+    EXPECT_EQ(scalar.soft, vector.soft);
+    EXPECT_EQ(scalar.a, vector.a);
+    EXPECT_EQ(scalar.v, vector.v);
+    EXPECT_EQ(scalar.m, vector.m);
+    EXPECT_EQ(scalar.s, vector.s);
+    EXPECT_EQ(scalar.reg, vector.reg);
   }
 }
 
