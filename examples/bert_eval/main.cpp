@@ -153,17 +153,17 @@ examples::ResultsTable make_table(const examples::ModelCard& card, const std::ve
 // --weight_bw / --act_bw replace the card's bitwidths for the simulation made here
 // (e.g. W4A8); a quantized checkpoint carries its own, so they cannot apply to one.
 void apply_bitwidth_flags(const EvalFlags& f, examples::ModelCard& card) {
-  const auto apply = [&](int bits, const char* flag, int& target) {
+  const auto apply = [&](int bits, int lowest, const char* flag, int& target) {
     if (bits == 0) return;
-    QSIM_CHECK(bits >= 4 && bits <= 32, ConfigError, "{} must be in [4, 32] bits, got {}", flag, bits);
+    QSIM_CHECK(bits >= lowest && bits <= 32, ConfigError, "{} must be in [{}, 32] bits, got {}", flag, lowest, bits);
     QSIM_CHECK(f.quantized_model_dir.empty(), ConfigError,
                "{} sets the bitwidth of the simulation bert_eval calibrates; --quantized_model_dir '{}' "
                "brings its own encodings and bitwidths",
                flag, f.quantized_model_dir);
     target = bits;
   };
-  apply(f.weight_bw, "--weight_bw", card.param_bitwidth);
-  apply(f.act_bw, "--act_bw", card.output_bitwidth);
+  apply(f.weight_bw, 2, "--weight_bw", card.param_bitwidth);
+  apply(f.act_bw, 4, "--act_bw", card.output_bitwidth);
   QSIM_CHECK(!f.adaround.enabled() || f.quantized_model_dir.empty(), ConfigError,
              "--adaround rounds the weights of the simulation bert_eval calibrates; --quantized_model_dir '{}' brings "
              "its own",
@@ -358,7 +358,7 @@ int main(int argc, char** argv) {
   app.add_flag("--skip_padding", f.skip_padding,
                "FP32 rows: run the encoder on real tokens only (needs --attention_mask hf; same metrics, faster)");
   app.add_option("--attention_mask", f.attention_mask, "card (default), zoo (-6), hf (-10000) or a number; applies to FP32 and W8A8");
-  app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
+  app.add_option("--weight_bw", f.weight_bw, "weight bitwidth of the simulation made here, 2..32 (default: the card's, 8)");
   app.add_option("--act_bw", f.act_bw, "activation bitwidth of the simulation made here, 4..32 (default: the card's, 8)");
   if (const int rc = qsim::examples::run_reporting_errors("bert_eval", [&] {
         f.dist = qsim::train::DistOptions::from_env();

@@ -27,7 +27,11 @@ std::string ResultsTable::markdown() const {
     out += "| " + row.configuration + " |";
     for (size_t i = 0; i < columns.size(); ++i) {
       const bool has = i < row.values.size() && row.values[i].has_value();
-      out += has ? fmt::format(" {:.2f} |", *row.values[i]) : std::string(" – |");
+      const bool significant = i < significant_digits.size() && significant_digits[i] > 0;
+      const std::string value =
+          !has ? "–" : significant ? fmt::format("{:.{}g}", *row.values[i], significant_digits[i])
+                                   : fmt::format("{:.2f}", *row.values[i]);
+      out += " " + value + " |";
     }
     out += "\n";
   }

@@ -19,6 +19,8 @@ struct ResultsRow {
 struct ResultsTable {
   std::vector<std::string> columns;  ///< "SST-2 (acc)", ...
   std::vector<ResultsRow> rows;
+  /// Per column: > 0 prints that many significant digits; otherwise (the default) two decimals.
+  std::vector<int> significant_digits;
 
   /// A Markdown table (also what the console shows).
   std::string markdown() const;

@@ -131,20 +131,27 @@ examples::ResultsTable demo_table(const examples::ModelCard& card, double fp32,
                                   const std::vector<examples::VariantResult>& results, const DemoFlags& f,
                                   const std::vector<examples::OrtRow>& ort_rows) {
   examples::ResultsTable table;
-  table.columns = {examples::column_name(card.task, card.metric)};
-  table.rows.push_back({"FP32 (demo BERT, from scratch)", {fp32}});
+  table.columns = {examples::column_name(card.task, card.metric), "agrees with FP32 (%)", "logit MSE vs FP32"};
+  table.significant_digits = {0, 0, 3};
+  const auto with = [](double score, const std::optional<examples::Fidelity>& fid) {
+    return std::vector<std::optional<double>>{score, fid ? fid->agreement : std::nullopt,
+                                              fid ? std::optional<double>(fid->logit_mse) : std::nullopt};
+  };
+  table.rows.push_back({"FP32 (demo BERT, from scratch)", {fp32, 100.0, 0.0}});
   for (std::size_t i = 0; i < variants.size(); ++i) {
     const std::string& name = variants[i].name;
-    table.rows.push_back({fmt::format("{} PTQ{}", name, ptq_detail(variants[i], f)), {results[i].ptq}});
+    table.rows.push_back({fmt::format("{} PTQ{}", name, ptq_detail(variants[i], f)),
+                          with(results[i].ptq, results[i].ptq_fidelity)});
     if (results[i].qat) {
-      table.rows.push_back({fmt::format("{} QAT ({} steps of range learning)", name, f.qat_steps), {*results[i].qat}});
+      table.rows.push_back({fmt::format("{} QAT ({} steps of range learning)", name, f.qat_steps),
+                            with(*results[i].qat, results[i].qat_fidelity)});
     }
   }
   for (const examples::OrtRow& row : ort_rows) {
-    table.rows.push_back({row.label, {examples::headline(card, row.scores.begin()->second)}});
+    table.rows.push_back({row.label, with(examples::headline(card, row.scores.begin()->second), std::nullopt)});
   }
-  table.rows.push_back({"FP32 (zoo bert-base, reference)", {card.reference.at("fp32")}});
-  table.rows.push_back({"W8A8 (zoo bert-base, reference)", {card.reference.at("w8a8")}});
+  table.rows.push_back({"FP32 (zoo bert-base, reference)", with(card.reference.at("fp32"), std::nullopt)});
+  table.rows.push_back({"W8A8 (zoo bert-base, reference)", with(card.reference.at("w8a8"), std::nullopt)});
   return table;
 }
 
@@ -288,6 +295,8 @@ int run(const DemoFlags& f) {
   logger()->info("demo: FP32 dev {} {:.2f} (training {:.0f} s)", card.metric, fp32, fp32_train_s);
   examples::DemoOnnx onnx(f.onnx, card, dev, tokenizer.vocab(), dev_options(device));
   onnx.fp32(model);
+  examples::FidelityMeter fidelity(dev.data, dev_options(device));
+  fidelity.set_reference(model);
 
   examples::VariantRun run;
   run.calibration_batches = f.calibrate;
@@ -295,6 +304,7 @@ int run(const DemoFlags& f) {
   run.device = device;
   run.qat = qat_options(f);
   if (f.adaround.enabled()) run.adaround = f.adaround.options(f.batch_size);
+  run.fidelity = [&](models::bert::BertForTask& m) { return fidelity.measure(m); };
   run.score = [&](models::bert::BertForTask& m) { return score(m, card, dev, tokenizer.vocab(), device); };
   run.on_scored = [&](const examples::DemoVariant& variant, const std::string& stage, const sim::QuantSim& quantsim,
                       models::bert::BertForTask& m) { onnx.simulated(variant, stage, quantsim, m); };

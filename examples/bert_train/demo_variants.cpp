@@ -74,6 +74,8 @@ nlohmann::json ffn_residual_ranges(const models::bert::BertForTask& fp32, const 
 nlohmann::json VariantResult::to_json() const {
   nlohmann::json out = {{"ptq", ptq}, {"seconds", seconds}};
   if (!adaround.is_null()) out["adaround"] = adaround;
+  if (ptq_fidelity) out["ptq_fidelity"] = ptq_fidelity->to_json();
+  if (qat_fidelity) out["qat_fidelity"] = qat_fidelity->to_json();
   if (qat) {
     out["qat"] = *qat;
     out["qat_loss_first_10_steps"] = first_qat_loss;
@@ -118,6 +120,7 @@ VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVaria
   quantsim.set_mode(sim::Mode::quantized);
   result.ptq = run.score(model);
   logger()->info("demo: {} PTQ {:.2f}", variant.name, result.ptq);
+  if (run.fidelity) result.ptq_fidelity = run.fidelity(model);
   if (run.on_scored) run.on_scored(variant, "PTQ", quantsim, model);
   if (variant.qat) {
     quantsim.set_mode(sim::Mode::range_learning);
@@ -129,6 +132,7 @@ VariantResult run_variant(const models::bert::BertForTask& fp32, const DemoVaria
     result.qat = run.score(model);
     logger()->info("demo: {} QAT {:.2f} (loss {:.4f} → {:.4f})", variant.name, *result.qat, result.first_qat_loss,
                    result.last_qat_loss);
+    if (run.fidelity) result.qat_fidelity = run.fidelity(model);
     if (run.on_scored) run.on_scored(variant, "QAT", quantsim, model);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fidelity.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
 #include "qsim/ptq/adaround.hpp"
 #include "qsim/sim/quant_sim.hpp"
@@ -46,6 +47,8 @@ struct VariantRun {
   /// mode (e.g. to export it); empty = nothing.
   std::function<void(const DemoVariant&, const std::string& stage, const sim::QuantSim&, models::bert::BertForTask&)>
       on_scored;
+  /// Closeness to FP32 after each scored stage; empty = not measured.
+  std::function<Fidelity(models::bert::BertForTask&)> fidelity;
   /// AdaRound's options for the variants that ask for it.
   std::optional<ptq::AdaroundOptions> adaround;
 };
@@ -57,6 +60,7 @@ struct VariantResult {
   double last_qat_loss = 0.0;   ///< mean loss of the last 10 steps
   double seconds = 0.0;
   nlohmann::json adaround;  ///< AdaRound's per-layer results (null when not run)
+  std::optional<Fidelity> ptq_fidelity, qat_fidelity;
   nlohmann::json to_json() const;
 };
 

@@ -100,8 +100,10 @@ analysis::AnalyzerKind activation_analyzer(QuantScheme scheme) {
 }
 
 void SimOptions::validate() const {
-  QSIM_CHECK(param_bitwidth_ >= 4 && param_bitwidth_ <= 32, ConfigError,
-             "sim options: 'param_bitwidth' must be in [4, 32], got {}", param_bitwidth_);
+  // Weights go below AIMET QuantSim's 4 bits (2..3 bits: learned rounding, ptq::adaround,
+  // is made for them); activations keep AIMET's range.
+  QSIM_CHECK(param_bitwidth_ >= 2 && param_bitwidth_ <= 32, ConfigError,
+             "sim options: 'param_bitwidth' must be in [2, 32], got {}", param_bitwidth_);
   QSIM_CHECK(output_bitwidth_ >= 4 && output_bitwidth_ <= 32, ConfigError,
              "sim options: 'output_bitwidth' must be in [4, 32], got {}", output_bitwidth_);
   QSIM_CHECK(std::isfinite(percentile_) && percentile_ > 0.0 && percentile_ <= 100.0, ConfigError,

@@ -88,7 +88,9 @@ TEST(SimOptionsTest, ParsesSchemesAndValidates) {
   QSIM_EXPECT_THROW_MSG(parse_quant_scheme("tf_enhance"), ConfigError, {"tf_enhance"});
   EXPECT_EQ(parse_mask_add_override("aimet_static_16bit_clamp"), MaskAddOverride::aimet_static_16bit_clamp);
   EXPECT_EQ(SimOptions().mask_add_override(), MaskAddOverride::off);
-  QSIM_EXPECT_THROW_MSG(SimOptions().param_bitwidth(3).validate(), ConfigError, {"param_bitwidth", "3"});
+  QSIM_EXPECT_THROW_MSG(SimOptions().param_bitwidth(1).validate(), ConfigError, {"param_bitwidth", "[2, 32]", "1"});
+  EXPECT_NO_THROW(SimOptions().param_bitwidth(2).validate()) << "weights below AIMET's 4 bits (AdaRound)";
+  QSIM_EXPECT_THROW_MSG(SimOptions().output_bitwidth(3).validate(), ConfigError, {"output_bitwidth", "[4, 32]"});
   QSIM_EXPECT_THROW_MSG(SimOptions().percentile(0.0).validate(), ConfigError, {"percentile"});
   QSIM_EXPECT_THROW_MSG(SimOptions()
                             .scheme(QuantScheme::tf_range_learning)

@@ -74,9 +74,10 @@ EmbeddingGroupsRule parse_embedding_groups_rule(std::string_view text);
 
 /// Example: `SimOptions().scheme(QuantScheme::tf_range_learning).param_bitwidth(8)`.
 struct SimOptions {
-  /// default_param_bw: parameter quantizers.
+  /// default_param_bw: parameter quantizers; 2..32 (below AIMET QuantSim's 4 for the
+  /// low-bit weights learned rounding is made for, ptq::adaround).
   TORCH_ARG(int, param_bitwidth) = 8;
-  /// default_output_bw: input and output (activation) quantizers.
+  /// default_output_bw: input and output (activation) quantizers; 4..32 (AIMET's).
   TORCH_ARG(int, output_bitwidth) = 8;
   TORCH_ARG(QuantScheme, scheme) = QuantScheme::tf_enhanced;
   /// Percentile P of the percentile scheme, in (0, 100] (activations only).
