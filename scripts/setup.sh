@@ -28,6 +28,7 @@ packages=(
   libutf8proc-dev libzip-dev zlib1g-dev
   libgloo-dev                             # headers of the Gloo backend that LibTorch's c10d ships (data parallel)
   libonnx-dev libprotobuf-dev             # ONNX export (deploy layer): ONNX's own C++ library and protobuf
+  gnuplot-nox chromium                    # plots of the sensitivity / mixed-precision report, and the test that opens it
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev             # libFuzzer + sanitizers for the fuzz preset (scripts/fuzz.sh)
 )

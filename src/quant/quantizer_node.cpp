@@ -7,6 +7,7 @@
 #include "detail/check.hpp"
 #include "qsim/quant/embedding_groups.hpp"
 #include "qsim/quant/fake_quant.hpp"
+#include "qsim/quant/quantizer_tap.hpp"
 #include "qsim/quant/range_learning.hpp"
 #include "qsim/quant/tensor_ownership.hpp"
 
@@ -16,6 +17,12 @@ namespace {
 bool passes_through(const torch::Tensor& x) {
   return !x.defined() || !at::isFloatingType(x.scalar_type());
 }
+
+bool tapped(const QuantizerNodeImpl* node) { return detail::any_tap() && detail::tap_of(node) != nullptr; }
+
+// Set while a tapped forward computes its result, so that forward's own call to
+// itself runs untapped.
+thread_local bool in_tapped_forward = false;
 
 
 // §4.3 calculate_delta_offset for a learned range (as exported).
@@ -89,7 +96,9 @@ torch::Tensor QuantizerNodeImpl::quantize(const torch::Tensor& x, bool in_place)
 }
 
 std::optional<PreparedFakeQuant> QuantizerNodeImpl::prepare_fused(at::IntArrayRef shape) {
-  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled()) return std::nullopt;
+  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled() || tapped(this)) {
+    return std::nullopt;
+  }
   const bool groups = uses_embedding_groups();
   if (groups && (group_of_channel_.empty() || shape.empty() ||
                  shape.back() != static_cast<int64_t>(group_of_channel_.size()))) {
@@ -108,7 +117,9 @@ std::optional<PreparedFakeQuant> QuantizerNodeImpl::prepare_fused(at::IntArrayRe
 }
 
 std::optional<std::vector<Encoding>> QuantizerNodeImpl::fused_static_channels(int64_t channels) {
-  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled()) return std::nullopt;
+  if (!options.enabled() || observer_ || !fusion_enabled() || torch::GradMode::is_enabled() || tapped(this)) {
+    return std::nullopt;
+  }
   if (options.grid() != Grid::static_grid || encodings_.empty() || options.channel_axis()) return std::nullopt;
   if (!uses_embedding_groups()) return std::vector<Encoding>(static_cast<size_t>(channels), encodings_.front());
   if (static_cast<int64_t>(group_of_channel_.size()) != channels) return std::nullopt;
@@ -146,6 +157,21 @@ void QuantizerNodeImpl::set_group_of_channel(std::vector<int64_t> group_of_chann
 }
 
 torch::Tensor QuantizerNodeImpl::forward(const torch::Tensor& x) {
+  if (!in_tapped_forward && detail::any_tap()) {
+    if (const QuantizerTap::Callback* tap = detail::tap_of(this)) {
+      in_tapped_forward = true;
+      torch::Tensor y;
+      try {
+        y = forward(x);
+      } catch (...) {
+        in_tapped_forward = false;
+        throw;
+      }
+      in_tapped_forward = false;
+      (*tap)(y);
+      return y;
+    }
+  }
   if (!options.enabled() || passes_through(x)) return x;
   if (observer_) observer_(x);
   if (cache_output_) {
@@ -207,6 +233,7 @@ bool QuantizerNodeImpl::has_cached_output_for(const torch::Tensor& x) const {
 }
 
 torch::Tensor QuantizerNodeImpl::forward_owned(torch::Tensor x) {
+  if (tapped(this)) return forward(x);
   const bool in_place = options.enabled() && !passes_through(x) && !observer_ && x.scalar_type() == at::kFloat &&
                         can_overwrite(x);
   if (!in_place) return forward(x);
