@@ -66,4 +66,27 @@ void add_ort_rows(ResultsTable& table, const ModelCard& card, const std::vector<
   }
 }
 
+ResultsTable fp32_w8a8_table(const ModelCard& card, const std::vector<EvalSplit>& splits, const SplitScores& fp32,
+                             const SplitScores& w8a8, const std::string& label) {
+  ResultsTable table;
+  ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{label, {}};
+  for (const auto& split : splits) {
+    table.columns.push_back(column_name(split.name, card.metric));
+    auto value = [&](const SplitScores& s) -> std::optional<double> {
+      const auto it = s.find(split.name);
+      return it == s.end() ? std::nullopt : std::optional<double>(headline(card, it->second));
+    };
+    fp32_row.values.push_back(value(fp32));
+    w8a8_row.values.push_back(value(w8a8));
+  }
+  auto reference = [&](const char* key, const char* label) {
+    ResultsRow row{label, {}};
+    const auto it = card.reference.find(key);
+    row.values.push_back(it == card.reference.end() ? std::nullopt : std::optional<double>(it->second));
+    return row;
+  };
+  table.rows = {fp32_row, w8a8_row, reference("fp32", "FP32 (zoo reference)"), reference("w8a8", "W8A8 (zoo reference)")};
+  return table;
+}
+
 }  // namespace qsim::examples

@@ -20,6 +20,11 @@ namespace qsim::examples {
 
 using SplitScores = std::map<std::string, Scores>;  // split name → scores
 
+/// The table's qsim rows, FP32 and the simulation (`label`), then the zoo's two
+/// reference rows; one column per split.
+ResultsTable fp32_w8a8_table(const ModelCard& card, const std::vector<EvalSplit>& splits, const SplitScores& fp32,
+                             const SplitScores& w8a8, const std::string& label);
+
 /// Scores every split; with `logits`, also keeps the raw outputs as
 /// "<label>.<split>.<logits|start_logits|end_logits>" (label lower-cased: fp32, w8a8).
 /// With several ranks each evaluates its shard of whole batches and every rank gets

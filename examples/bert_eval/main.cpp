@@ -24,6 +24,7 @@
 #include "detail/check.hpp"
 #include "eval_model.hpp"
 #include "adaround_flags.hpp"
+#include "analysis_flags.hpp"
 #include "eval_rows.hpp"
 #include "model_card.hpp"
 #include "qsim/error.hpp"
@@ -71,6 +72,7 @@ struct EvalFlags {
   examples::SimFlags sim;  // mixed precision and embedding groups
   examples::OnnxFlags onnx;  // --export_onnx DIR, --ort, --onnx_static_shape
   examples::AdaroundFlags adaround;  // --adaround N, --adaround_*
+  examples::AnalysisFlags analysis;  // --analyze, --amp_candidates, ...
 };
 
 // Calibration (and QAT) data: the train split, else the dev inputs with a warning.
@@ -122,32 +124,10 @@ void make_w8a8(sim::QuantSim& quantsim, models::bert::BertForTask& model, const 
 }
 
 // "W8A8", "W4A8 +MP +PEG", ... (the table adds who ran it)
-std::string simulation_label(const examples::ModelCard& card, const examples::SimFlags& sim) {
-  return fmt::format("W{}A{}{}{}", card.param_bitwidth, card.output_bitwidth,
-                     sim.bitwidth_overrides.empty() ? "" : " +MP", sim.peg.empty() ? "" : " +PEG");
-}
-
-examples::ResultsTable make_table(const examples::ModelCard& card, const std::vector<examples::EvalSplit>& splits,
-                                  const examples::SplitScores& fp32, const examples::SplitScores& w8a8, const std::string& label) {
-  examples::ResultsTable table;
-  examples::ResultsRow fp32_row{"FP32 (qsim)", {}}, w8a8_row{label, {}};
-  for (const auto& split : splits) {
-    table.columns.push_back(examples::column_name(split.name, card.metric));
-    auto value = [&](const examples::SplitScores& s) -> std::optional<double> {
-      const auto it = s.find(split.name);
-      return it == s.end() ? std::nullopt : std::optional<double>(examples::headline(card, it->second));
-    };
-    fp32_row.values.push_back(value(fp32));
-    w8a8_row.values.push_back(value(w8a8));
-  }
-  auto reference = [&](const char* key, const char* label) {
-    examples::ResultsRow row{label, {}};
-    const auto it = card.reference.find(key);
-    row.values.push_back(it == card.reference.end() ? std::nullopt : std::optional<double>(it->second));
-    return row;
-  };
-  table.rows = {fp32_row, w8a8_row, reference("fp32", "FP32 (zoo reference)"), reference("w8a8", "W8A8 (zoo reference)")};
-  return table;
+std::string simulation_label(const examples::ModelCard& card, const examples::SimFlags& sim, bool amp = false) {
+  return fmt::format("W{}A{}{}{}{}", card.param_bitwidth, card.output_bitwidth,
+                     sim.bitwidth_overrides.empty() && sim.mixed_precision.empty() ? "" : " +MP",
+                     sim.peg.empty() ? "" : " +PEG", amp ? " +AMP" : "");
 }
 
 // --weight_bw / --act_bw replace the card's bitwidths for the simulation made here
@@ -190,6 +170,10 @@ int run(const EvalFlags& f) {
              "--backend int8 runs on LibTorch's quantized CPU engine: use --device cpu");
   f.dist.validate();
   f.onnx.validate();
+  f.analysis.validate();
+  QSIM_CHECK(!f.analysis.any() || (f.dist.world_size == 1 && f.quantized_model_dir.empty()), ConfigError,
+             "--analyze / --amp_candidates analyse the simulation made here, in one process: drop --world_size and "
+             "--quantized_model_dir");
   QSIM_CHECK(f.dist.world_size == 1 || f.qat_checkpoint_every == 0, ConfigError,
              "--qat_checkpoint_every with --world_size {}: resumable data-parallel QAT is not supported; drop one",
              f.dist.world_size);
@@ -234,6 +218,7 @@ int run(const EvalFlags& f) {
   std::optional<examples::Int8Result> int8_result;
   std::optional<examples::OnnxRun> onnx;
   std::optional<ptq::AdaroundResult> rounded;
+  std::optional<examples::AnalysisOutcome> analysis;
   const auto export_onnx = [&](const sim::QuantSim& simulation) {
     if (!f.onnx.exporting() || !world.is_main()) return;
     const deploy::OrtOptions ort = deploy::OrtOptions().batch_size(f.batch_size).threads(at::get_num_threads());
@@ -263,6 +248,13 @@ int run(const EvalFlags& f) {
     sim::QuantSim quantsim(*model, sim::QuantSimConfig::aimet_default(), options);
     const train::TaskDataset calibration = calibration_data(card, f, data_dir, tokenizer, label2id, splits);
     if (f.adaround.enabled()) rounded = ptq::adaround(quantsim, *model, calibration, f.adaround.options(f.batch_size));
+    if (f.analysis.any()) {
+      const auto dev_metric = [&](models::bert::BertForTask& m) {
+        return examples::headline(card, examples::evaluate_split(m, splits.front(), tokenizer.vocab(), predict));
+      };
+      analysis = examples::run_analysis(f.analysis, {quantsim, *model, calibration, f.calibrate, f.batch_size, device, dev_metric},
+                                        f.output_dir + "/analysis", fmt::format("bert_eval: {}", card.name), card.to_json());
+    }
     make_w8a8(quantsim, *model, calibration, f, device, world);
     w8a8 = examples::evaluate_all(*model, splits, tokenizer.vocab(), predict, world, "W8A8", w8a8_keep);
     if (int8) int8_result = examples::evaluate_int8(*model, splits, tokenizer.vocab(), predict, world, *w8a8_keep, keep);
@@ -271,7 +263,7 @@ int run(const EvalFlags& f) {
   }
 
   if (!world.is_main()) return 0;  // rank 0 reports; every rank holds the same scores
-  examples::ResultsTable table = make_table(card, splits, fp32, w8a8, simulation_label(card, f.sim) + " (qsim)");
+  examples::ResultsTable table = examples::fp32_w8a8_table(card, splits, fp32, w8a8, simulation_label(card, f.sim, analysis.has_value() && analysis->amp) + " (qsim)");
   if (int8_result) examples::add_int8_row(table, card, splits, *int8_result);
   if (onnx) examples::add_ort_rows(table, card, splits, onnx->rows);
   nlohmann::json settings = card.to_json();
@@ -318,6 +310,10 @@ int run(const EvalFlags& f) {
     json["adaround"] = rounded->to_json();
     notes += fmt::format("AdaRound: {} layers in {:.0f} s (per-layer losses in results.json \"adaround\").\n",
                          rounded->layers.size(), rounded->seconds);
+  }
+  if (analysis) {
+    json["analysis"] = analysis->summary;
+    notes += analysis->notes;
   }
   if (onnx) {
     json["onnx"] = onnx->to_json();
@@ -373,6 +369,7 @@ int main(int argc, char** argv) {
   f.sim.add_to(app);
   f.onnx.add_to(app);
   f.adaround.add_to(app);
+  f.analysis.add_to(app);
   app.add_flag("--save_logits", f.save_logits, "also write every example's raw outputs to <output_dir>/logits.safetensors");
   CLI11_PARSE(app, argc, argv);
   return qsim::examples::run_reporting_errors("bert_eval", [&] { return run(f); });

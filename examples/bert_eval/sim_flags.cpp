@@ -4,6 +4,7 @@
 
 #include "detail/check.hpp"
 #include "qsim/models/bert/quantizer_patterns.hpp"
+#include "qsim/ptq/mixed_precision.hpp"
 
 namespace qsim::examples {
 
@@ -19,10 +20,15 @@ void SimFlags::add_to(CLI::App& app) {
                  "PATTERN=GROUPS: per-embedding-group quantization of the matching activations (regex, or "
                  "ffn_residual; repeatable)");
   app.add_option("--peg_permute", peg_permute, "PEG: sort channels by range before grouping (default true)");
+  app.add_option("--mixed_precision", mixed_precision,
+                 "FILE: per-quantizer bitwidths chosen by --amp_candidates (its analysis/mixed_precision.json)");
 }
 
 void SimFlags::apply(sim::SimOptions& options) const {
   std::vector<sim::BitwidthOverride> overrides = options.bitwidth_overrides();
+  if (!mixed_precision.empty()) {
+    for (const sim::BitwidthOverride& rule : ptq::load_bitwidth_overrides(mixed_precision)) overrides.push_back(rule);
+  }
   for (const std::string& text : bitwidth_overrides) {
     sim::BitwidthOverride rule = sim::parse_bitwidth_override(text);
     rule.pattern = expand_pattern(rule.pattern);
@@ -42,7 +48,10 @@ void SimFlags::apply(sim::SimOptions& options) const {
 }
 
 nlohmann::json SimFlags::to_json() const {
-  return {{"bitwidth_override", bitwidth_overrides}, {"peg", peg}, {"peg_permute", peg_permute}};
+  return {{"bitwidth_override", bitwidth_overrides},
+          {"peg", peg},
+          {"peg_permute", peg_permute},
+          {"mixed_precision", mixed_precision}};
 }
 
 }  // namespace qsim::examples

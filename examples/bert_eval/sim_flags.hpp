@@ -8,6 +8,8 @@
 //   --bitwidth_override PATTERN=BITS   (repeatable; e.g. ffn_residual=16)
 //   --peg PATTERN=GROUPS               (repeatable; e.g. ffn_residual=6)
 //   --peg_permute true|false           (range-based permutation, default true)
+//   --mixed_precision FILE             the per-quantizer bitwidths mixed precision chose
+//                                      (<output_dir>/analysis/mixed_precision.json)
 
 #include <string>
 #include <vector>
@@ -23,9 +25,10 @@ struct SimFlags {
   std::vector<std::string> bitwidth_overrides;
   std::vector<std::string> peg;
   bool peg_permute = true;
+  std::string mixed_precision;  ///< a mixed_precision.json (ptq::load_bitwidth_overrides)
 
   void add_to(CLI::App& app);
-  bool empty() const { return bitwidth_overrides.empty() && peg.empty(); }
+  bool empty() const { return bitwidth_overrides.empty() && peg.empty() && mixed_precision.empty(); }
   /// Adds the rules to `options`; ConfigError naming the flag for bad values.
   void apply(sim::SimOptions& options) const;
   /// The flags as given, for results.json.

@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "adaround_flags.hpp"
+#include "demo_analysis.hpp"
 #include "demo_onnx.hpp"
 #include "demo_variants.hpp"
 #include "model_card.hpp"
@@ -66,6 +67,7 @@ struct DemoFlags {
   examples::OnnxFlags onnx;  // --export_onnx DIR, --ort
   examples::AdaroundFlags adaround;  // --adaround N adds the AdaRound rows
   std::vector<int> adaround_weight_bw{4};
+  examples::AnalysisFlags analysis;  // --analyze, --amp_candidates: report (and row) of the lower setting
 };
 
 double seconds_since(Clock::time_point start) {
@@ -175,7 +177,8 @@ nlohmann::json flags_json(const DemoFlags& f) {
           {"seed", f.seed},
           {"threads", f.threads},
           {"adaround", f.adaround.to_json()},
-          {"adaround_weight_bw", f.adaround_weight_bw}};
+          {"adaround_weight_bw", f.adaround_weight_bw},
+          {"analysis", f.analysis.to_json()}};
 }
 
 // FP32 training from random initialisation; returns its seconds.
@@ -271,6 +274,7 @@ std::string range_notes(const nlohmann::json& ranges) {
 int run(const DemoFlags& f) {
   const auto start = Clock::now();
   f.onnx.validate();
+  f.analysis.validate();
   at::set_num_threads(f.threads);
   const torch::Device device = examples::parse_device_flag(f.device);
   const std::string data_dir = examples::resolve_data_dir(f.data_dir);
@@ -314,17 +318,26 @@ int run(const DemoFlags& f) {
     results.push_back(examples::run_variant(model, variant, train_data, run));
   }
 
+  std::optional<examples::DemoAnalysis> analysis;
+  if (f.analysis.any()) {
+    analysis = examples::run_demo_analysis(f.analysis, model, train_data, run, variants[1], f.output_dir + "/analysis");
+  }
   const nlohmann::json ranges = examples::ffn_residual_ranges(model, train_data, run);
-  const examples::ResultsTable table = demo_table(card, fp32, variants, results, f, onnx.rows());
+  examples::ResultsTable table = demo_table(card, fp32, variants, results, f, onnx.rows());
+  if (analysis && analysis->amp_score) {  // before the zoo's two reference rows
+    const auto& fid = analysis->amp_fidelity;
+    table.rows.insert(table.rows.end() - 2, {analysis->amp_label, {*analysis->amp_score, fid ? fid->agreement : std::nullopt,
+                                                                   fid ? std::optional<double>(fid->logit_mse) : std::nullopt}});
+  }
   const double total_s = seconds_since(start);
   const std::string model_line =
       fmt::format("{} layers, hidden {}, {} heads, seq {}, vocab {}; {} train examples, {} epoch(s), batch {}",
                   f.layers, f.hidden, f.heads, f.max_seq_length, tokenizer.vocab().size(), train_data.size(),
                   f.epochs, f.batch_size);
   const std::string notes =
-      fmt::format("Model: {}.\n{}{}{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
-                  variant_notes(fp32, variants, results, f.qat_steps), range_notes(ranges), onnx.notes(), fp32_train_s,
-                  total_s, f.threads);
+      fmt::format("Model: {}.\n{}{}{}{}Times: FP32 training {:.0f} s, total {:.0f} s on {} threads.", model_line,
+                  variant_notes(fp32, variants, results, f.qat_steps), range_notes(ranges), onnx.notes(),
+                  analysis ? analysis->notes : "", fp32_train_s, total_s, f.threads);
   nlohmann::json variants_json = nlohmann::json::object();
   for (std::size_t i = 0; i < variants.size(); ++i) variants_json[variants[i].name] = results[i].to_json();
   nlohmann::json json = {{"task", card.task},
@@ -338,6 +351,7 @@ int run(const DemoFlags& f) {
                                {"settings", flags_json(f)},
                                {"seconds", {{"fp32_train", fp32_train_s}, {"total", total_s}}}};
   if (f.onnx.exporting()) json["onnx"] = onnx.to_json();
+  if (analysis) json["analysis"] = analysis->summary;
   examples::write_results(f.output_dir, json, fmt::format("qsim demo: {}, small BERT from scratch", card.task), table,
                           notes);
   fmt::print("\n{}\n{}\nresults: {}/results.json, {}/results.md\n", table.markdown(), notes, f.output_dir,
@@ -378,6 +392,7 @@ int main(int argc, char** argv) {
   app.add_option("--attention_mask", f.attention_mask, "zoo (-6), hf (-10000) or a number");
   f.onnx.add_to(app);
   f.adaround.add_to(app);
+  f.analysis.add_to(app);
   app.add_option("--adaround_weight_bw", f.adaround_weight_bw,
                  "weight bitwidth(s) of the AdaRound rows (default 4; repeatable, e.g. 4 3)")
       ->check(CLI::Range(2, 8));

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <numeric>
-#include <regex>
 
 #include "detail/check.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/quantizer_patterns.hpp"
+#include "qsim/ptq/quantizer_stats.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "qsim/train/predict.hpp"
 #include "qsim/train/trainer.hpp"
@@ -24,49 +23,33 @@ double mean_of(const std::vector<double>& values, std::size_t first, std::size_t
          static_cast<double>(end - first);
 }
 
-// A deep copy of the trained FP32 model: same weights, its own quantizer nodes.
+}  // namespace
+
 models::bert::BertForTask copy_of(const models::bert::BertForTask& model, torch::Device device) {
   auto copy = std::dynamic_pointer_cast<models::bert::BertForTaskImpl>(model->clone(device));
   return models::bert::BertForTask(copy);
 }
 
-// Running per-channel extremes of the last axis.
-struct ChannelExtremes {
-  torch::Tensor min, max;
-  void update(const torch::Tensor& x) {
-    const torch::Tensor rows = x.detach().reshape({-1, x.size(-1)}).to(torch::kCPU);
-    const torch::Tensor lo = std::get<0>(rows.min(0)), hi = std::get<0>(rows.max(0));
-    min = min.defined() ? torch::minimum(min, lo) : lo;
-    max = max.defined() ? torch::maximum(max, hi) : hi;
-  }
-};
-
-}  // namespace
-
 nlohmann::json ffn_residual_ranges(const models::bert::BertForTask& fp32, const train::TaskDataset& train_data,
                                    const VariantRun& run) {
   models::bert::BertForTask model = copy_of(fp32, run.device);
   sim::QuantSim quantsim(model, sim::QuantSimConfig::aimet_default(), sim::SimOptions());
-  const std::regex pattern(models::bert::kFfnResidualQuantizers);
-  std::map<std::string, ChannelExtremes> extremes;
-  quantsim.set_calibration_observer([&](const sim::QuantizerSlot& slot, const torch::Tensor& x) {
-    if (std::regex_search(slot.name, pattern)) extremes[slot.name].update(x);
-  });
-  quantsim.compute_encodings([&](torch::nn::Module&) {
+  const auto calibrate = [&](torch::nn::Module&) {
     train::run_batches(model, train_data, run.batch_size, run.calibration_batches, run.device);
-  });
+  };
+  quantsim.compute_encodings(calibrate);
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, e] : extremes) {
-    const torch::Tensor range = (e.max - e.min).to(torch::kDouble);
-    const double median = range.median().item<double>();
-    const double widest = range.max().item<double>();
-    const torch::Tensor outliers = torch::nonzero(range > 6.0 * median).reshape({-1});
-    out[name] = {{"channels", range.numel()},
-                 {"median_range", median},
-                 {"max_range", widest},
-                 {"max_over_median", widest / median},
-                 {"outlier_channels", std::vector<int64_t>(outliers.data_ptr<int64_t>(),
-                                                           outliers.data_ptr<int64_t>() + outliers.numel())}};
+  for (const ptq::QuantizerStats& s : ptq::quantizer_stats(quantsim, calibrate)) {
+    if (s.channel_min.empty()) continue;  // not an FFN residual activation
+    std::vector<double> range;
+    for (std::size_t c = 0; c < s.channel_min.size(); ++c) range.push_back(s.channel_max[c] - s.channel_min[c]);
+    const double median = torch::tensor(range, torch::kDouble).median().item<double>();
+    const double widest = *std::max_element(range.begin(), range.end());
+    out[s.name] = {{"channels", range.size()},
+                   {"median_range", median},
+                   {"max_range", widest},
+                   {"max_over_median", widest / median},
+                   {"outlier_channels", s.outlier_channels()}};
   }
   return out;
 }

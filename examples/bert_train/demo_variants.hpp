@@ -64,6 +64,9 @@ struct VariantResult {
   nlohmann::json to_json() const;
 };
 
+/// A deep copy of the trained FP32 model: same weights, its own quantizer nodes.
+models::bert::BertForTask copy_of(const models::bert::BertForTask& model, torch::Device device);
+
 /// The SimOptions of a variant (tf_range_learning, AIMET's default config).
 sim::SimOptions variant_options(const DemoVariant& variant);
 

@@ -71,8 +71,9 @@ std::vector<int64_t> QuantizerStats::outlier_channels(double factor) const {
   for (std::size_t c = 0; c < channel_min.size(); ++c) ranges.push_back(channel_max[c] - channel_min[c]);
   if (ranges.empty()) return {};
   std::vector<double> sorted = ranges;
-  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
-  const double median = sorted[sorted.size() / 2];
+  const std::size_t middle = (sorted.size() - 1) / 2;  // the lower median, as torch::median
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(middle), sorted.end());
+  const double median = sorted[middle];
   std::vector<int64_t> out;
   for (std::size_t c = 0; c < ranges.size(); ++c) {
     if (ranges[c] > factor * median) out.push_back(static_cast<int64_t>(c));

@@ -70,12 +70,13 @@ Chart channel_chart(const QuantizerStats& s, std::size_t index) {
     data += fmt::format("{} {}\n", c, num(ranges.back()));
   }
   data += "EOD\n";
-  std::nth_element(ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(ranges.size() / 2), ranges.end());
+  const std::size_t middle = (ranges.size() - 1) / 2;  // the lower median
+  std::nth_element(ranges.begin(), ranges.begin() + static_cast<std::ptrdiff_t>(middle), ranges.end());
   const std::string commands = data + fmt::format(
       "set xlabel 'channel'\nset ylabel 'max - min'\nset key top left\nset xrange [-1:{}]\n"
       "plot $c using 1:2 with impulses lc rgb '#1f77b4' title 'channel range', "
       "{} with lines dt 2 lc rgb '#444444' title 'median', {} with lines dt 3 lc rgb '#d62728' title '6x median'",
-      s.channel_min.size(), num(ranges[ranges.size() / 2]), num(6.0 * ranges[ranges.size() / 2]));
+      s.channel_min.size(), num(ranges[middle]), num(6.0 * ranges[middle]));
   return {fmt::format("channels_{}", index), 800, 260, commands, false};
 }
 
