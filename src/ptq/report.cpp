@@ -99,7 +99,11 @@ constexpr const char* kTailScript = R"(<script>
 
 std::string html_page(const AnalysisReport& r, const std::vector<detail::TitledChart>& charts,
                       const std::vector<std::string>& svgs) {
-  std::string body = fmt::format("<h1>{}</h1>\n<pre>{}</pre>\n", html_escape(r.title), html_escape(r.settings.dump(2)));
+  std::string body = fmt::format(
+      "<h1>{}</h1>\n<pre>{}</pre>\n<p>Chart labels shorten module paths: L<i>n</i> = bert.encoder.layer.<i>n</i>, "
+      "emb = bert.embeddings, att = attention.self, att.out = attention.output, inter = intermediate; "
+      ":out, :in<i>k</i>, :w = output, input <i>k</i> and weight quantizer. analysis.json has the full names.</p>\n",
+      html_escape(r.title), html_escape(r.settings.dump(2)));
   const std::vector<std::pair<std::string, std::string>> sections = {
       {"sensitivity", "Sensitivity sweeps"},          {"blocks", "Block outputs: quantized vs FP32"},
       {"amp", "Mixed precision"},                     {"channels", "Per-channel ranges"},

@@ -10,13 +10,30 @@ namespace {
 
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : "NaN"; }
 
+// Axis labels: module paths shortened (the JSON and Markdown keep them whole).
+std::string short_label(std::string name) {
+  const std::vector<std::pair<std::string, std::string>> rules = {
+      {"bert.encoder.layer.", "L"},      {"bert.embeddings.", "emb."},
+      {"attention.self.", "att."},       {"attention.output.", "att.out."},
+      {"intermediate.intermediate_act_fn", "act_fn"}, {"intermediate.", "inter."},
+      {".output_quantizer", ":out"},     {".input_quantizers.", ":in"},
+      {".weight_quantizer", ":w"},       {"bert.", ""}};
+  for (const auto& [from, to] : rules) {
+    for (std::size_t at = name.find(from); at != std::string::npos; at = name.find(from, at + to.size())) {
+      name.replace(at, from.size(), to);
+    }
+  }
+  return name;
+}
+
 int wide(std::size_t points) { return std::clamp(200 + 14 * static_cast<int>(points), 800, 4000); }
 
 // Scores of every group in the two sweeps, against FP32 and the fully quantized model.
 Chart sweep_chart(const std::string& name, const std::vector<GroupSensitivity>& groups, const SensitivityResult& s) {
   std::string data = "$d << EOD\n";
   for (std::size_t i = 0; i < groups.size(); ++i) {
-    data += fmt::format("{} {} {} {}\n", i, quoted(groups[i].name), num(groups[i].enabled_only), num(groups[i].disabled));
+    data += fmt::format("{} {} {} {}\n", i, quoted(short_label(groups[i].name)), num(groups[i].enabled_only),
+                        num(groups[i].disabled));
   }
   data += "EOD\n";
   const std::string commands = data + fmt::format(
@@ -32,7 +49,7 @@ Chart sweep_chart(const std::string& name, const std::vector<GroupSensitivity>& 
 Chart block_chart(const std::vector<BlockError>& errors, bool sqnr) {
   std::string data = "$d << EOD\n";
   for (std::size_t i = 0; i < errors.size(); ++i) {
-    data += fmt::format("{} {} {}\n", i, quoted(errors[i].block), num(sqnr ? errors[i].sqnr_db : errors[i].mse));
+    data += fmt::format("{} {} {}\n", i, quoted(short_label(errors[i].block)), num(sqnr ? errors[i].sqnr_db : errors[i].mse));
   }
   data += "EOD\n";
   const std::string axis = sqnr ? "set ylabel 'SQNR (dB)'\n" : "set ylabel 'MSE'\nset logscale y\n";
@@ -105,7 +122,7 @@ Chart phase1_chart(const nlohmann::json& amp) {
   std::string data = "$s << EOD\n";
   std::size_t n = 0;
   for (const auto& g : amp.at("phase1")) {
-    data += fmt::format("{} {}", n++, quoted(g.at("group").get<std::string>()));
+    data += fmt::format("{} {}", n++, quoted(short_label(g.at("group").get<std::string>())));
     for (std::size_t c = 1; c < candidates.size(); ++c) {
       const std::string label = candidates[c].get<std::string>();
       data += " " + (g.at("scores").contains(label) ? num(g.at("scores").at(label).get<double>()) : std::string("NaN"));
