@@ -4,6 +4,8 @@
 // --mixed_precision applies it again to the same score, and flag mistakes are
 // one-line errors.
 #include <filesystem>
+#include <functional>
+#include <map>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -42,7 +44,10 @@ ScratchDir* AnalysisToolsTest::root_ = nullptr;
 
 TEST_F(AnalysisToolsTest, BertEvalWritesTheReportAndEvaluatesTheMixedPrecisionItChose) {
   const fs::path out = root_->path() / "eval";
-  const CommandResult r = eval(out, "--analyze --analyze_samples 8 --amp_candidates 8/8,4/8 --amp_allowed_drop 100");
+  const fs::path saved = root_->path() / "saved";
+  const CommandResult r = eval(out, fmt::format("--analyze --analyze_samples 8 --amp_candidates 8/8,4/8 "
+                                                "--amp_allowed_drop 100 --save_quantized_model_dir '{}'",
+                                                saved.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* file : {"analysis.json", "analysis.md", "report.html", "mixed_precision.json", "amp_scores.json",
                            "charts/pareto.png", "charts/block_sqnr.svg"}) {
@@ -59,6 +64,36 @@ TEST_F(AnalysisToolsTest, BertEvalWritesTheReportAndEvaluatesTheMixedPrecisionIt
   const double w8a8 = results.at("headline").at("sst2").at("w8a8").get<double>();
   EXPECT_EQ(w8a8, chosen.at("score").get<double>());
   EXPECT_NE(read(out / "results.md").find("+AMP (qsim)"), std::string::npos);
+  // The exported encodings carry the chosen bitwidths: 4-bit activations, 8-bit weights.
+  const nlohmann::json encodings = json_of(saved / "quantsim_encodings.json");
+  // Bitwidths of every encoding object under `node`, however the export nests them.
+  std::map<int, int> activation_bits, param_bits;
+  std::function<void(const nlohmann::json&, std::map<int, int>&)> count = [&](const nlohmann::json& node,
+                                                                               std::map<int, int>& bits) {
+    if (node.is_object() && node.contains("bitwidth")) {
+      ++bits[node.at("bitwidth").get<int>()];
+      return;
+    }
+    if (node.is_structured()) {
+      for (const auto& child : node) count(child, bits);
+    }
+  };
+  count(encodings.at("activation_encodings"), activation_bits);
+  count(encodings.at("param_encodings"), param_bits);
+  // As many 4-bit activations as the chosen A4/W8 groups hold (groups whose tensor no
+  // MAC reads cannot lower the BitOps and stay at A8/W8).
+  int chosen_four_bit = 0;
+  for (std::size_t g = 0; g < amp.at("groups").size(); ++g) {
+    if (amp.at("chosen_config").at(g).at("candidate") != "A4/W8") continue;
+    for (const std::string q : amp.at("groups").at(g).at("quantizers")) {
+      chosen_four_bit += q.find("output_quantizer") != std::string::npos || q.find("input_quantizers") != std::string::npos;
+    }
+  }
+  EXPECT_GT(chosen_four_bit, 0);
+  EXPECT_EQ(activation_bits[4], chosen_four_bit);
+  EXPECT_GT(activation_bits[8], 0);
+  EXPECT_EQ(param_bits.size(), 1u);
+  EXPECT_GT(param_bits[8], 0);
 
   // --mixed_precision takes the choice back.
   const fs::path again = root_->path() / "again";

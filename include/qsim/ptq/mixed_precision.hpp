@@ -7,7 +7,8 @@
 //    callback (e.g. SQNR of the logits on a few samples). Scores are cached in a file
 //    (if given), so an interrupted run resumes where it stopped.
 //  * Phase 2: the (group, candidate) pairs sorted by phase-1 score, least sensitive
-//    first, applied one after the other where they lower the BitOps; each step is
+//    first, applied one after the other where they lower the BitOps (a group whose
+//    tensors no Linear or MatMul reads cannot, and stays at the baseline); each step is
 //    scored with the real metric, giving a list of (relative BitOps, score) points
 //    that falls monotonically in BitOps (the Pareto curve).
 //  * The configuration with the fewest BitOps whose score is within `allowed_drop`
