@@ -18,6 +18,15 @@ if(QSIM_WITH_TORCH)
   # header: without the flags it silently runs on one thread), and nn's
   # thread-invariant GEMMs make single BLAS calls single-threaded through it.
   find_package(OpenMP COMPONENTS CXX)
+  # oneDNN (Debian's libdnnl-dev, the library Debian's LibTorch links): its sgemm
+  # computes nn's thread-invariant GEMM blocks with the kernels of the CPU it runs on
+  # (AVX-512 here), whatever kernels the BLAS was pinned to. Without it: ATen's BLAS.
+  find_package(dnnl CONFIG QUIET)
+  if(dnnl_FOUND)
+    message(STATUS "qsim: oneDNN ${dnnl_VERSION}: nn's GEMM blocks on dnnl_sgemm")
+  else()
+    message(STATUS "qsim: no oneDNN (libdnnl-dev): nn's GEMM blocks on ATen's BLAS")
+  endif()
 endif()
 
 # The deploy layer (ONNX export) is built on ONNX's own C++ library: Debian's

@@ -24,6 +24,7 @@ install_onnxruntime() {
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS, else GEMMs run ~20x slower
+  libdnnl-dev                             # oneDNN's sgemm for the inference GEMMs (CPU-native AVX-512 kernels)
   libeigen3-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
   libutf8proc-dev libzip-dev zlib1g-dev
   libgloo-dev                             # headers of the Gloo backend that LibTorch's c10d ships (data parallel)

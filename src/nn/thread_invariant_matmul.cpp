@@ -1,6 +1,7 @@
 #include "qsim/nn/thread_invariant_matmul.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -11,6 +12,9 @@
 
 #ifdef QSIM_HAVE_OPENMP
 #include <omp.h>
+#endif
+#ifdef QSIM_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
 #endif
 
 namespace qsim::nn {
@@ -50,6 +54,47 @@ RowBlocks row_blocks(int64_t rows) {
   return {(rows + size - 1) / size, size};
 }
 
+#ifdef QSIM_HAVE_DNNL
+// A 2-D operand as sgemm takes it: row-major with unit column stride ('N'), or the
+// transpose of such a matrix ('T'); empty when neither (the caller copies).
+struct GemmOperand {
+  char trans = 'N';
+  int64_t ld = 0;
+};
+std::optional<GemmOperand> gemm_operand(const at::Tensor& m) {
+  const int64_t rows = m.size(0), cols = m.size(1);
+  if ((m.stride(1) == 1 || cols == 1) && m.stride(0) >= std::max<int64_t>(1, cols)) return GemmOperand{'N', m.stride(0)};
+  if ((m.stride(0) == 1 || rows == 1) && m.stride(1) >= std::max<int64_t>(1, rows)) return GemmOperand{'T', m.stride(1)};
+  return std::nullopt;
+}
+
+// block = lhs · right (+ bias): oneDNN's sgemm, whose JIT kernels follow the CPU it
+// runs on (AVX2, AVX-512, AMX) rather than the ones a BLAS build was pinned to; one
+// thread (the caller's OpenMP setting is 1), so the bits depend on the shapes alone.
+void gemm_block(const at::Tensor& lhs_in, const at::Tensor& right_in, const at::Tensor& bias, at::Tensor& block) {
+  const at::Tensor lhs = gemm_operand(lhs_in) ? lhs_in : lhs_in.contiguous();
+  const at::Tensor right = gemm_operand(right_in) ? right_in : right_in.contiguous();
+  const GemmOperand a = *gemm_operand(lhs), b = *gemm_operand(right);
+  float beta = 0.0f;
+  if (bias.defined()) {
+    block.copy_(bias.expand_as(block));
+    beta = 1.0f;
+  }
+  const dnnl_status_t status =
+      dnnl_sgemm(a.trans, b.trans, lhs.size(0), right.size(1), lhs.size(1), 1.0f, lhs.data_ptr<float>(), a.ld,
+                 right.data_ptr<float>(), b.ld, beta, block.data_ptr<float>(), block.stride(0));
+  TORCH_CHECK(status == dnnl_success, "qsim: oneDNN sgemm failed with status ", static_cast<int>(status));
+}
+#else
+void gemm_block(const at::Tensor& lhs, const at::Tensor& right, const at::Tensor& bias, at::Tensor& block) {
+  if (bias.defined()) {
+    at::addmm_out(block, bias, lhs, right);
+  } else {
+    at::mm_out(block, lhs, right);
+  }
+}
+#endif
+
 // out[i] = a[i] · rhs[i] (rhs 3-D) or a[i] · rhs (rhs 2-D), plus bias, for a [B, M, K],
 // one single-threaded GEMM per row block (row_blocks) of one batch entry; with an
 // epilogue, each block is quantized in place right after its GEMM (still in cache).
@@ -72,11 +117,7 @@ void blocked_gemm(const at::Tensor& a, const at::Tensor& rhs, const at::Tensor& 
       at::Tensor block = out[batch].narrow(0, first, count);
       const at::Tensor lhs = a[batch].narrow(0, first, count);
       const at::Tensor right = rhs.dim() == 2 ? rhs : rhs[batch];
-      if (bias.defined()) {
-        at::addmm_out(block, bias, lhs, right);
-      } else {
-        at::mm_out(block, lhs, right);
-      }
+      gemm_block(lhs, right, bias, block);
       if (epilogue != nullptr) {
         const int64_t begin = (batch * rows + first) * out.size(2);
         epilogue->apply(out.data_ptr<float>(), begin, begin + count * out.size(2));

@@ -4,6 +4,7 @@
 
 #include "models/bert_test_util.hpp"
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "qsim/nn/thread_invariant_matmul.hpp"
 #include "qsim/error.hpp"
 #include "support/expect_error.hpp"
 
@@ -96,7 +97,9 @@ TEST_F(BertInputsTest, QuestionAnsweringSplitsStartAndEnd) {
   const auto out = qa(x);
   EXPECT_FALSE(out.logits.defined());
   EXPECT_EQ(out.start_logits.sizes(), (std::vector<int64_t>{2, 5}));
-  const torch::Tensor both = at::linear(out.bert.last_hidden_state, qa->qa_outputs->weight, qa->qa_outputs->bias);
+  // The head's own product (thread-invariant blocks: not at::linear's bits).
+  const torch::Tensor both =
+      nn::thread_invariant_linear(out.bert.last_hidden_state, qa->qa_outputs->weight, qa->qa_outputs->bias);
   EXPECT_TRUE(torch::equal(out.start_logits, both.select(-1, 0)));
   EXPECT_TRUE(torch::equal(out.end_logits, both.select(-1, 1)));
 }
