@@ -1,11 +1,11 @@
 #pragma once
 
 // Real integer inference for a simulated model: every Linear whose input, weight and
-// output lie on 8-bit grids runs as an integer GEMM on LibTorch's quantized CPU
-// backend (oneDNN in Debian's build; FBGEMM or QNNPACK elsewhere) with the
-// simulation's own encodings: input read as quint8 (zero point = −offset), weight as
-// qint8 (symmetric, zero point 0), int32 accumulation, the float bias added by the
-// backend at scale Δx·Δw, and the result requantized to the output quantizer's grid.
+// output lie on 8-bit grids runs as an integer GEMM — oneDNN's u8·s8 matmul where
+// qsim is built with oneDNN, else LibTorch's quantized CPU backend — with the
+// simulation's own encodings: input as u8 codes (zero point = −offset), weight as s8
+// (symmetric, zero point 0), int32 accumulation, the float bias added at scale Δx·Δw,
+// and the result requantized to the output quantizer's grid by the backend.
 // Everything else (embeddings, softmax, GELU, LayerNorm, residual adds, the attention
 // products) stays as simulated: float arithmetic on quantized tensors, the same on
 // both sides. Where the simulation and the integer model differ is thus confined to
@@ -31,13 +31,15 @@ struct Int8Conversion {
 /// Attaches an integer kernel to every Linear of `model` that qualifies; needs the
 /// model in QuantSim's quantized mode with static encodings (after compute_encodings
 /// or load_encodings). The kernels read weights and encodings now: call again after
-/// changing either. Throws qsim::ConfigError when LibTorch has no quantized CPU engine.
+/// changing either. Without oneDNN, throws qsim::ConfigError when LibTorch has no
+/// quantized CPU engine.
 Int8Conversion convert_to_int8(models::bert::BertForTask& model);
 
 /// Detaches every integer kernel: the model is the simulation again.
 void remove_int8(models::bert::BertForTask& model);
 
-/// The quantized engine LibTorch uses here ("onednn", "fbgemm", "qnnpack").
+/// The engine the integer Linears run on: "onednn-matmul" (built with oneDNN), else
+/// LibTorch's quantized engine ("onednn", "fbgemm", "qnnpack").
 std::string int8_engine();
 
 }  // namespace qsim::sim
