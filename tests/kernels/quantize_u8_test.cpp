@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/cpu/fake_quant_cpu.hpp"
 #include "kernels/cpu/quantize_u8.hpp"
 
 namespace qsim::kernels::cpu {
@@ -35,6 +36,35 @@ TEST(QuantizeU8Test, DequantizesEveryCodeExactly) {
   std::vector<uint8_t> back(256);
   quantize_u8(y.data(), back.data(), 256, 0.03125f, 128);
   EXPECT_EQ(back, q);
+}
+
+}  // namespace
+}  // namespace qsim::kernels::cpu
+
+namespace qsim::kernels::cpu {
+namespace {
+
+// The AVX2 loops against the scalar ones on values with many exact ties (k/2 steps),
+// the clamping range and beyond, NaN and infinities, at lengths that leave tails.
+TEST(QuantizeU8Test, Avx2AndScalarAgreeBitForBit) {
+  // NaN and infinities first, so that the vector loop meets them (and again in the tail).
+  std::vector<float> x = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity()};
+  for (int k = -700; k <= 700; ++k) x.push_back(0.25f * static_cast<float>(k) * 0.5f);
+  x.push_back(std::numeric_limits<float>::quiet_NaN());
+  x.push_back(-std::numeric_limits<float>::infinity());
+  for (const int64_t n : {int64_t{0}, int64_t{7}, int64_t{8}, int64_t{13}, static_cast<int64_t>(x.size())}) {
+    std::vector<uint8_t> fast(static_cast<std::size_t>(n)), slow(static_cast<std::size_t>(n));
+    std::vector<float> back_fast(static_cast<std::size_t>(n)), back_slow(static_cast<std::size_t>(n));
+    quantize_u8(x.data(), fast.data(), n, 0.25f, 37);
+    dequantize_u8(fast.data(), back_fast.data(), n, 0.25f, 37);
+    set_avx2_enabled(false);
+    quantize_u8(x.data(), slow.data(), n, 0.25f, 37);
+    dequantize_u8(slow.data(), back_slow.data(), n, 0.25f, 37);
+    set_avx2_enabled(true);
+    EXPECT_EQ(fast, slow) << n;
+    EXPECT_EQ(back_fast, back_slow) << n;
+  }
 }
 
 }  // namespace
