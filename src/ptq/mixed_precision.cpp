@@ -138,16 +138,19 @@ void phase2(AmpRun& run, ScoreCache& cache, const AmpCallbacks& cb, AmpResult& r
   });
   Config current(r.groups.size(), 0);
   const double base_bitops = run.bitops_of(current);
+  double current_bitops = base_bitops;
   configs = {current};
   r.points = {{"", r.candidates[0], 1.0, cache.get("phase2|baseline", [&] { return run.score(current, cb.evaluate); }), false}};
   for (const Flip& f : flips) {
     Config next = current;
     next[f.group] = f.candidate;
-    if (run.bitops_of(next) >= run.bitops_of(current)) continue;
+    const double next_bitops = run.bitops_of(next);
+    if (next_bitops >= current_bitops) continue;
     current = next;
+    current_bitops = next_bitops;
     const std::string step = fmt::format("phase2|{}|{}", r.points.size(), key("", r.groups[f.group].name, r.candidates[f.candidate]));
     const double score = cache.get(step, [&] { return run.score(current, cb.evaluate); });
-    r.points.push_back({r.groups[f.group].name, r.candidates[f.candidate], run.bitops_of(current) / base_bitops, score, false});
+    r.points.push_back({r.groups[f.group].name, r.candidates[f.candidate], current_bitops / base_bitops, score, false});
     configs.push_back(current);
     logger()->info("mixed precision: phase 2 step {}: {} at {} → BitOps {:.3f}, score {:.4g}", r.points.size() - 1,
                    r.groups[f.group].name, r.candidates[f.candidate].label(), r.points.back().relative_bitops, score);

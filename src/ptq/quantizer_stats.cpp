@@ -56,9 +56,8 @@ void add_range(QuantizerStats& s, const at::Tensor& x, bool channels) {
   }
 }
 
-// The parameter a parameter slot quantizes.
-at::Tensor parameter_of(const sim::QuantSim& sim, const QuantizerSlot& slot) {
-  const auto params = sim.model()->named_parameters(/*recurse=*/true);
+// The parameter a parameter slot quantizes, from the model's parameters.
+at::Tensor parameter_of(const torch::OrderedDict<std::string, at::Tensor>& params, const QuantizerSlot& slot) {
   const at::Tensor* p = params.find(slot.tensor_name());
   QSIM_CHECK(p != nullptr, ValueError, "quantizer stats: no parameter '{}' for '{}'", slot.tensor_name(), slot.name);
   return *p;
@@ -109,6 +108,7 @@ std::vector<QuantizerStats> quantizer_stats(sim::QuantSim& sim, const std::funct
   const sim::Mode mode = sim.mode();
   std::vector<QuantizerStats> out;
   std::vector<const QuantizerSlot*> activations;
+  const auto params = sim.model()->named_parameters(/*recurse=*/true);
   for (const QuantizerSlot& s : sim.quantizers()) {
     if (!s.active) continue;
     const auto encodings = s.node->encodings();
@@ -118,7 +118,7 @@ std::vector<QuantizerStats> quantizer_stats(sim::QuantSim& sim, const std::funct
     if (st.encoding_min.empty()) continue;  // active but never encoded
     out.push_back(std::move(st));
     if (s.kind == sim::SlotKind::param) {
-      const at::Tensor w = parameter_of(sim, s);
+      const at::Tensor w = parameter_of(params, s);
       add_range(out.back(), w, false);
       set_range(out.back());
       add_histogram(out.back(), w, options.bins());

@@ -19,6 +19,7 @@
 #include "qsim/ptq/adaround.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "sim/tiny_bert.hpp"
+#include "tiny_data.hpp"
 #include "support/expect_error.hpp"
 
 namespace qsim::ptq {
@@ -120,14 +121,6 @@ TEST(AdaroundTest, OptimizerFollowsAnAutogradReference) {
             1e-4 * d);
 }
 
-train::TaskDataset dataset_of(const test::Batch& b) {
-  train::TaskDataset data;
-  data.input_ids = b.input_ids;
-  data.token_type_ids = b.token_type_ids;
-  data.attention_mask = b.attention_mask;
-  return data;
-}
-
 struct Rounded {
   models::bert::BertForTask model{nullptr};
   std::unique_ptr<sim::QuantSim> sim;
@@ -139,7 +132,7 @@ Rounded adaround_tiny(const std::string& profile, const models::bert::AttentionM
   Rounded r{test::load_tiny(profile, "seqcls2", mask), nullptr, {}};
   r.sim = std::make_unique<sim::QuantSim>(r.model, sim::QuantSimConfig::aimet_default(),
                                           sim::SimOptions().param_bitwidth(4).scheme(sim::QuantScheme::tf));
-  r.result = adaround(*r.sim, r.model, dataset_of(batch), options);
+  r.result = adaround(*r.sim, r.model, test::dataset_of(batch), options);
   return r;
 }
 
@@ -180,7 +173,7 @@ TEST(AdaroundTest, TheLossFallsBelowNearestRounding) {
 
 TEST(AdaroundTest, PaddingNeverReachesTheCacheOrTheLoss) {
   const test::Batch batch = test::load_batch("std002", "batch_mask_hf");
-  const train::TaskDataset data = dataset_of(batch);
+  const train::TaskDataset data = test::dataset_of(batch);
   const detail::RowPlan plan = detail::plan_rows(data, 1, data.size(), 1 << 20, 0);
   EXPECT_EQ(plan.tokens[0].numel(), batch.attention_mask.sum().item<int64_t>());
   // Other ids at the padded positions: with the hf mask those keys get exactly zero
@@ -219,10 +212,10 @@ TEST(AdaroundTest, BadOptionsAreConfigErrorsNamingTheOption) {
   const test::Batch batch = test::load_batch("std002");
   models::bert::BertForTask model = test::load_tiny("std002", "seqcls2");
   sim::QuantSim sim(model, sim::QuantSimConfig::aimet_default());
-  QSIM_EXPECT_THROW_MSG(adaround(sim, model, dataset_of(batch), quick().bitwidth(4)), ConfigError,
+  QSIM_EXPECT_THROW_MSG(adaround(sim, model, test::dataset_of(batch), quick().bitwidth(4)), ConfigError,
                         {"bitwidth 4", "takes 8", "weight_quantizer"});
   models::bert::BertForTask other = test::load_tiny("std002", "seqcls2");
-  QSIM_EXPECT_THROW_MSG(adaround(sim, other, dataset_of(batch), quick()), ConfigError, {"not the model"});
+  QSIM_EXPECT_THROW_MSG(adaround(sim, other, test::dataset_of(batch), quick()), ConfigError, {"not the model"});
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "qsim/ptq/mixed_precision.hpp"
 #include "qsim/ptq/output_sqnr.hpp"
 #include "sim/tiny_bert.hpp"
+#include "tiny_data.hpp"
 #include "support/expect_error.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -24,18 +25,10 @@ using sim::QuantSim;
 using sim::QuantSimConfig;
 using sim::SimOptions;
 
-train::TaskDataset dataset_of(const test::Batch& b) {
-  train::TaskDataset data;
-  data.input_ids = b.input_ids;
-  data.token_type_ids = b.token_type_ids;
-  data.attention_mask = b.attention_mask;
-  return data;
-}
-
 struct TinyAmp {
   models::bert::BertForTask model = test::load_tiny("std002", "seqcls2");
   test::Batch batch = test::load_batch("std002");
-  train::TaskDataset data = dataset_of(batch);
+  train::TaskDataset data = test::dataset_of(batch);
   OutputSqnr sqnr{data, 100, 2};
   std::function<void(torch::nn::Module&)> calibrate;
   std::function<double(torch::nn::Module&)> score;

@@ -16,6 +16,7 @@
 #include "qsim/ptq/output_sqnr.hpp"
 #include "qsim/ptq/report.hpp"
 #include "sim/tiny_bert.hpp"
+#include "tiny_data.hpp"
 #include "support/run_command.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -37,10 +38,7 @@ std::string body_attribute(const std::string& dom, const std::string& attribute)
 AnalysisReport tiny_report() {
   models::bert::BertForTask model = test::load_tiny("std002", "seqcls2");
   const test::Batch batch = test::load_batch("std002");
-  train::TaskDataset data;
-  data.input_ids = batch.input_ids;
-  data.token_type_ids = batch.token_type_ids;
-  data.attention_mask = batch.attention_mask;
+  const train::TaskDataset data = test::dataset_of(batch);
   OutputSqnr sqnr(data, 100, 2);
   sqnr.set_reference(model);
   const auto calibrate = [&](torch::nn::Module&) { model(batch.input_ids, batch.token_type_ids, batch.attention_mask); };

@@ -18,6 +18,7 @@
 #include "qsim/ptq/quantizer_stats.hpp"
 #include "qsim/ptq/sensitivity.hpp"
 #include "sim/tiny_bert.hpp"
+#include "tiny_data.hpp"
 #include "support/expect_error.hpp"
 
 namespace qsim::ptq {
@@ -26,14 +27,6 @@ namespace {
 using sim::QuantSim;
 using sim::QuantSimConfig;
 using sim::SimOptions;
-
-train::TaskDataset dataset_of(const test::Batch& b) {
-  train::TaskDataset data;
-  data.input_ids = b.input_ids;
-  data.token_type_ids = b.token_type_ids;
-  data.attention_mask = b.attention_mask;
-  return data;
-}
 
 struct Fixture {
   models::bert::BertForTask model;
@@ -218,7 +211,7 @@ TEST(BlockErrorTest, PaddedPositionsDoNotChangeTheErrors) {
   f.model->bert->set_attention_mask(models::bert::AttentionMask::hf());
   QuantSim sim(f.model, QuantSimConfig::aimet_default(), w8a4());
   sim.compute_encodings(f.calibrate);
-  const train::TaskDataset data = dataset_of(f.batch);
+  const train::TaskDataset data = test::dataset_of(f.batch);
   train::TaskDataset other = data;
   other.input_ids = data.input_ids.clone();
   other.input_ids.masked_fill_(data.attention_mask.eq(0), 7);
