@@ -10,8 +10,9 @@
 // `channels` floats (structure of arrays). Results do not depend on how the range
 // is split: the forward is elementwise, and the backward's sums are added to the
 // caller's per-channel accumulators in a fixed order within one call.
-// The AVX2 path is chosen at run time (never required at build time) and is
-// bit-identical to the scalar path of kernels/fake_quant_scalar.hpp.
+// The AVX2 path (and, for the static and learned forwards, an AVX-512 path) is
+// chosen at run time (never required at build time) and is bit-identical to the
+// scalar path of kernels/fake_quant_scalar.hpp.
 
 #include <cstdint>
 
@@ -66,5 +67,10 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
 bool avx2_active();
 /// Test hook: false forces the scalar loops; true re-enables AVX2 where supported.
 void set_avx2_enabled(bool enabled);
+/// Whether the static and learned forwards run their AVX-512 loops (AVX2 active, the
+/// CPU has AVX-512F and no test switched them off); bit-identical to the AVX2 loops.
+bool avx512_active();
+/// Test hook: false keeps those forwards on AVX2; true re-enables AVX-512 where supported.
+void set_avx512_enabled(bool enabled);
 
 }  // namespace qsim::kernels::cpu

@@ -40,22 +40,36 @@ TEST(RoundingTest, RoundEvenTiesToEven) {
   EXPECT_EQ(round_away(2.5f), 3.0f);
 }
 
+enum class Path { scalar, avx2, avx512 };
+
+const char* path_name(Path p) { return p == Path::scalar ? "scalar" : p == Path::avx2 ? "avx2" : "avx512"; }
+
+bool cpu_has_avx512f() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
 struct LayoutCase {
   int64_t outer, channels, inner;
-  bool avx2;
+  Path path;
 };
 
 std::string case_name(const testing::TestParamInfo<LayoutCase>& info) {
   const LayoutCase& c = info.param;
   return "outer" + std::to_string(c.outer) + "_channels" + std::to_string(c.channels) + "_inner" +
-         std::to_string(c.inner) + (c.avx2 ? "_avx2" : "_scalar");
+         std::to_string(c.inner) + "_" + path_name(c.path);
 }
 
 class FakeQuantCpuTest : public testing::TestWithParam<LayoutCase> {
  protected:
   void SetUp() override {
     const LayoutCase& c = GetParam();
-    set_avx2_enabled(c.avx2);
+    if (c.path == Path::avx512 && !cpu_has_avx512f()) GTEST_SKIP() << "this CPU has no AVX-512F";
+    set_avx2_enabled(c.path != Path::scalar);
+    set_avx512_enabled(c.path == Path::avx512);
     layout_ = {c.channels, c.inner};
     n_ = c.outer * c.channels * c.inner;
     std::mt19937 rng(42);
@@ -78,7 +92,10 @@ class FakeQuantCpuTest : public testing::TestWithParam<LayoutCase> {
       shift_.push_back(ch % 2 == 0 ? 128.0f : 0.0f);
     }
   }
-  void TearDown() override { set_avx2_enabled(true); }
+  void TearDown() override {
+    set_avx2_enabled(true);
+    set_avx512_enabled(true);
+  }
 
   int64_t channel(int64_t i) const { return (i / layout_.inner) % layout_.channels; }
   StaticGrid static_grid() const { return {lo_.data(), hi_.data(), delta_.data(), offset_.data()}; }
@@ -171,11 +188,16 @@ TEST_P(FakeQuantCpuTest, LearnedBackwardGradInputExactAndSumsMatchDoubleReferenc
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, FakeQuantCpuTest,
-                         testing::Values(LayoutCase{1, 1, 1, true}, LayoutCase{1, 1, 1000, true},
-                                         LayoutCase{1, 1, 1000, false}, LayoutCase{3, 5, 37, true},
-                                         LayoutCase{3, 5, 37, false}, LayoutCase{4, 19, 1, true},
-                                         LayoutCase{4, 19, 1, false}, LayoutCase{2, 3, 3, true},
-                                         LayoutCase{7, 16, 1, true}, LayoutCase{1, 8, 64, true}),
+                         testing::Values(LayoutCase{1, 1, 1, Path::avx2}, LayoutCase{1, 1, 1000, Path::avx2},
+                                         LayoutCase{1, 1, 1000, Path::scalar}, LayoutCase{3, 5, 37, Path::avx2},
+                                         LayoutCase{3, 5, 37, Path::scalar}, LayoutCase{4, 19, 1, Path::avx2},
+                                         LayoutCase{4, 19, 1, Path::scalar}, LayoutCase{2, 3, 3, Path::avx2},
+                                         LayoutCase{7, 16, 1, Path::avx2}, LayoutCase{1, 8, 64, Path::avx2},
+                                         // 16-lane loops: whole vectors, masked tails (1000 = 62·16 + 8,
+                                         // 37, 3), one element, and channels innermost (stays on AVX2).
+                                         LayoutCase{1, 1, 1, Path::avx512}, LayoutCase{1, 1, 1000, Path::avx512},
+                                         LayoutCase{3, 5, 37, Path::avx512}, LayoutCase{2, 3, 3, Path::avx512},
+                                         LayoutCase{1, 8, 64, Path::avx512}, LayoutCase{4, 19, 1, Path::avx512}),
                          case_name);
 
 TEST(FakeQuantCpuEdgeTest, Quirk3OutOfGridCode256) {
