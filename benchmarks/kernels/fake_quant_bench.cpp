@@ -2,11 +2,19 @@
 // into a preallocated output) and range-learning backward against ATen's own ops
 // and a plain copy_ into a preallocated tensor, at 1M and 16M floats. Bytes per
 // iteration count every tensor read and written, so GB/s compare directly.
+// BM_ChunkInPlace is the case fused output quantizers run: one 32K-float chunk of
+// an op's output, still in cache, quantized in place on one thread by the kernel's
+// AVX2 and AVX-512 loops, against a memcpy of the same chunk.
 // Results and the command: docs/benchmarks.md ("fake quant").
+#include <cmath>
+#include <cstring>
+#include <vector>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
+#include "kernels/cpu/fake_quant_cpu.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/range_learning.hpp"
 
@@ -97,9 +105,45 @@ void BM_QsimRangeLearningBackward(benchmark::State& state) {
   set_bytes(state, 3);
 }
 
+constexpr int64_t kChunk = int64_t{1} << 15;  // nn::detail::kChunkElements
+
+std::vector<float> chunk_input() {
+  const at::Tensor x = input(kChunk);
+  return {x.data_ptr<float>(), x.data_ptr<float>() + kChunk};
+}
+
+// range(0): 0 = AVX2 loop, 1 = AVX-512 loop (where the CPU has it).
+void BM_ChunkInPlace(benchmark::State& state) {
+  namespace k = qsim::kernels::cpu;
+  const bool avx512 = state.range(0) == 1;
+  k::set_avx512_enabled(avx512);
+  if (avx512 && !k::avx512_active()) state.SkipWithError("no AVX-512F on this CPU");
+  std::vector<float> data = chunk_input();
+  const float lo = -2.0f, hi = 2.5f, delta = (hi - lo) / 255.0f, offset = std::round(lo / delta);
+  const k::StaticGrid grid{&lo, &hi, &delta, &offset};
+  for (auto _ : state) {
+    k::static_forward(data.data(), data.data(), 0, kChunk, k::ChannelLayout{}, grid);
+    benchmark::DoNotOptimize(data.data());
+  }
+  k::set_avx512_enabled(true);
+  state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
+}
+
+void BM_ChunkCopy(benchmark::State& state) {
+  const std::vector<float> from = chunk_input();
+  std::vector<float> to(from.size());
+  for (auto _ : state) {
+    std::memcpy(to.data(), from.data(), from.size() * sizeof(float));
+    benchmark::DoNotOptimize(to.data());
+  }
+  state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
+}
+
 void sizes(benchmark::internal::Benchmark* b) { b->Arg(int64_t{1} << 20)->Arg(int64_t{1} << 24)->UseRealTime(); }
 
 BENCHMARK(BM_Copy)->Apply(sizes);
+BENCHMARK(BM_ChunkCopy);
+BENCHMARK(BM_ChunkInPlace)->Arg(0)->Arg(1);
 BENCHMARK(BM_AtenFakeQuant)->Apply(sizes);
 BENCHMARK(BM_QsimFakeQuant)->Apply(sizes);
 BENCHMARK(BM_QsimFakeQuantInto)->Apply(sizes);

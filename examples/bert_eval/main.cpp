@@ -295,14 +295,15 @@ int run(const EvalFlags& f) {
     json["int8_max_abs_logit_diff"] = int8_result->max_abs_logit_diff;
     json["int8_backend"] = {{"engine", sim::int8_engine()},
                             {"integer_linears", int8_result->conversion.integer.size()},
-                            {"kept_float", int8_result->conversion.kept_float}};
+                            {"kept_float", int8_result->conversion.kept_float},
+                            {"activations_on_codes", int8_result->conversion.on_codes}};
   }
   std::string notes;
   if (int8_result) {
-    notes = fmt::format("Integer model: {} Linears as int8 GEMMs on LibTorch's {} engine, {} kept in float "
-                        "(results.json \"int8_backend\"); max |logit| difference to the simulation:",
+    notes = fmt::format("Integer model: {} Linears as int8 GEMMs on the {} engine, {} kept in float, {} GELUs on "
+                        "codes (results.json \"int8_backend\"); max |logit| difference to the simulation:",
                         int8_result->conversion.integer.size(), sim::int8_engine(),
-                        int8_result->conversion.kept_float.size());
+                        int8_result->conversion.kept_float.size(), int8_result->conversion.on_codes.size());
     for (const auto& [split, diff] : int8_result->max_abs_logit_diff) notes += fmt::format(" {} {:.4g};", split, diff);
     notes += "\n";
   }

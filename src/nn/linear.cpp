@@ -8,6 +8,7 @@
 
 #include "detail/check.hpp"
 #include "nn/recipe_ops.hpp"
+#include "qsim/quant/codes.hpp"
 #include "qsim/nn/thread_invariant_matmul.hpp"
 
 namespace qsim::nn {
@@ -47,6 +48,7 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   if (kernel && !torch::GradMode::is_enabled()) {
     if (auto y = kernel->forward(*this, input)) return std::move(*y);
   }
+  if (quant::is_code_tensor(input)) return forward(quant::codes_to_float(input));  // no kernel took the codes
   // One slot per statement: inputs, then parameters, then the output (AIMET's order).
   const torch::Tensor x = quantize_input(0, input);
   const torch::Tensor w = weight_quantizer(weight);

@@ -1,5 +1,7 @@
 #include "qsim/sim/int8_backend.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <mutex>
 #include <optional>
@@ -13,13 +15,12 @@
 #include "detail/check.hpp"
 #include "qsim/log.hpp"
 #include "qsim/models/bert/linear_inputs.hpp"
+#include "qsim/quant/codes.hpp"
 #include "qsim/quant/range_learning.hpp"
 
 #ifdef QSIM_HAVE_DNNL
 #include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.hpp>
-
-#include "kernels/cpu/quantize_u8.hpp"
 #endif
 
 namespace qsim::sim {
@@ -115,31 +116,32 @@ class DnnlInt8Linear : public nn::LinearKernel {
 
   bool active(const nn::LinearImpl& linear) const override { return linear.output_quantizer->enabled(); }
 
+  /// Float input, or a code tensor on this Linear's input grid (read as is).
   std::optional<torch::Tensor> forward(nn::LinearImpl& linear, const torch::Tensor& x) override {
-    if (!active(linear) || x.scalar_type() != at::kFloat || !x.device().is_cpu() || x.size(-1) != in_) return std::nullopt;
+    if (!active(linear) || !x.device().is_cpu() || x.dim() == 0 || x.size(-1) != in_) return std::nullopt;
+    at::Tensor codes;
+    if (quant::is_code_tensor(x)) {
+      if (!(quant::grid_of(x) == grid(input_))) return std::nullopt;
+      codes = x.contiguous();
+    } else if (x.scalar_type() == at::kFloat) {
+      codes = quant::float_to_codes(x, grid(input_));
+    } else {
+      return std::nullopt;
+    }
     const int64_t rows = x.numel() / in_;
-    const at::Tensor xf = x.contiguous();
-    const at::Tensor xq = at::empty({rows, in_}, at::kByte), yq = at::empty({rows, out_}, at::kByte);
-    const float* src = xf.data_ptr<float>();
-    uint8_t* codes = xq.data_ptr<uint8_t>();
-    const auto in_delta = static_cast<float>(input_.delta);
-    const auto in_zp = static_cast<int32_t>(zero_point(input_));
-    at::parallel_for(0, rows * in_, 1 << 14, [&](int64_t begin, int64_t end) {
-      kernels::cpu::quantize_u8(src + begin, codes + begin, end - begin, in_delta, in_zp);
-    });
-    if (rows > 0) run(rows, codes, yq.data_ptr<uint8_t>());
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = out_;
-    at::Tensor y = at::empty(shape, at::kFloat);
-    float* out = y.data_ptr<float>();
-    const uint8_t* result = yq.data_ptr<uint8_t>();
-    const auto out_delta = static_cast<float>(output_.delta);
-    const auto out_zp = static_cast<int32_t>(zero_point(output_));
-    at::parallel_for(0, rows * out_, 1 << 14, [&](int64_t begin, int64_t end) {
-      kernels::cpu::dequantize_u8(result + begin, out + begin, end - begin, out_delta, out_zp);
-    });
-    return y;
+    const at::Tensor yq = at::empty(shape, at::kByte);
+    if (rows > 0) run(rows, codes.data_ptr(), yq.data_ptr<uint8_t>());
+    const at::Tensor y = quant::as_code_tensor(yq, grid(output_));
+    return emit_codes ? y : quant::codes_to_float(y);
   }
+
+  quant::CodeGrid input_grid() const { return grid(input_); }
+  quant::CodeGrid output_grid() const { return grid(output_); }
+
+  /// Hand the output on as codes (its consumer takes them: an FFN's GELU table).
+  bool emit_codes = false;
 
  private:
   using dt = dnnl::memory::data_type;
@@ -150,6 +152,9 @@ class DnnlInt8Linear : public nn::LinearKernel {
   };
 
   static int64_t zero_point(const quant::Encoding& e) { return static_cast<int64_t>(std::lround(-e.offset)); }
+  static quant::CodeGrid grid(const quant::Encoding& e) {
+    return {static_cast<float>(e.delta), static_cast<int32_t>(zero_point(e))};
+  }
 
   const Prepared& prepared(int64_t rows) {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -195,6 +200,82 @@ class DnnlInt8Linear : public nn::LinearKernel {
   std::mutex mutex_;
   std::unordered_map<int64_t, Prepared> cache_;
 };
+
+// The FFN's GELU on codes. Between two integer Linears its input is the first one's
+// output codes and its output is read by the second as codes, so the whole block is
+// a map of 256 codes to 256 codes: the table is the simulated GELU itself (input
+// slot, exact erf, output quantizer) run once on the 256 values of the input grid.
+// Exact by construction — the simulation maps every element through the same
+// elementwise function — and it skips a dequantize, the erf and a quantize per
+// element of the widest activation in the model.
+using CodeTable = std::array<uint8_t, 256>;
+
+// The table of `gelu` from grid `in` to grid `out`; nullopt when its simulated output
+// is not exactly on `out` (then the codes would not be the simulation's).
+std::optional<CodeTable> gelu_table(nn::GELUImpl& gelu, quant::CodeGrid in, quant::CodeGrid out) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor values = quant::codes_to_float(quant::as_code_tensor(at::arange(256, at::kByte), in));
+  const at::Tensor mapped = gelu.forward(values);  // float input: the simulated path
+  const at::Tensor codes = quant::float_to_codes(mapped, out);
+  if (!at::equal(quant::codes_to_float(codes), mapped)) return std::nullopt;
+  const at::Tensor bytes = codes.int_repr();
+  CodeTable table;
+  std::copy_n(bytes.data_ptr<uint8_t>(), table.size(), table.begin());
+  return table;
+}
+
+class GeluTable : public nn::CodeKernel {
+ public:
+  GeluTable(const nn::GELUImpl& gelu, quant::CodeGrid in, quant::CodeGrid out, const CodeTable& table)
+      : in_(in), out_(out), output_quantizer_(gelu.output_quantizer), table_(table) {}
+
+  std::optional<torch::Tensor> forward(const torch::Tensor& codes) override {
+    if (!output_quantizer_->enabled() || !(quant::grid_of(codes) == in_)) return std::nullopt;
+    const at::Tensor in = codes.contiguous();
+    const at::Tensor out = at::empty(in.sizes(), at::kByte);
+    const auto* src = static_cast<const uint8_t*>(in.data_ptr());
+    uint8_t* dst = out.data_ptr<uint8_t>();
+    at::parallel_for(0, in.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) dst[i] = table_[src[i]];
+    });
+    return quant::as_code_tensor(out, out_);
+  }
+
+ private:
+  quant::CodeGrid in_, out_;
+  quant::QuantizerNode output_quantizer_;
+  CodeTable table_;
+};
+
+// Where an FFN's two Linears are both integer and the second reads the GELU's
+// output grid, the codes flow through: the first emits codes, the GELU maps them
+// by table, the second reads them. Returns the GELUs now on codes.
+std::vector<std::string> chain_ffn_codes(models::bert::BertForTask& model,
+                                         const std::vector<models::bert::LinearInput>& entries) {
+  std::vector<std::string> chained;
+  models::bert::BertModelImpl& bert = *model->bert;
+  for (std::size_t i = 0; i < bert.encoder->layer->size(); ++i) {
+    models::bert::BertLayerImpl& layer = *bert.encoder->at(i);
+    nn::GELUImpl& gelu = *layer.intermediate->intermediate_act_fn;
+    gelu.kernel.reset();
+    auto* first = dynamic_cast<DnnlInt8Linear*>(layer.intermediate->dense->kernel.get());
+    auto* second = dynamic_cast<DnnlInt8Linear*>(layer.output->dense->kernel.get());
+    const auto reads_gelu = std::find_if(entries.begin(), entries.end(), [&](const models::bert::LinearInput& e) {
+      return e.linear.get() == layer.output->dense.get() && e.source.get() == gelu.output_quantizer.get();
+    });
+    if (first == nullptr || second == nullptr || reads_gelu == entries.end()) continue;
+    first->emit_codes = false;
+    const auto table = gelu_table(gelu, first->output_grid(), second->input_grid());
+    if (!table) {
+      logger()->warn("int8 backend: layer {}'s GELU output is off its grid; its FFN passes floats", i);
+      continue;
+    }
+    gelu.kernel = std::make_shared<GeluTable>(gelu, first->output_grid(), second->input_grid(), *table);
+    first->emit_codes = true;
+    chained.push_back(fmt::format("bert.encoder.layer.{}.intermediate.intermediate_act_fn", i));
+  }
+  return chained;
+}
 #endif
 
 // The reason `linear` cannot run as integers, or empty.
@@ -226,13 +307,14 @@ std::string int8_engine() { return "onednn-matmul"; }
 std::string int8_engine() { return c10::toString(at::globalContext().qEngine()); }
 #endif
 
-Int8Conversion convert_to_int8(models::bert::BertForTask& model) {
+Int8Conversion convert_to_int8(models::bert::BertForTask& model, const Int8Options& options) {
 #ifndef QSIM_HAVE_DNNL
   QSIM_CHECK(at::globalContext().qEngine() != at::QEngine::NoQEngine, ConfigError,
              "int8 backend: this LibTorch has no quantized CPU engine (FBGEMM, QNNPACK or oneDNN)");
 #endif
   Int8Conversion report;
-  for (auto& entry : models::bert::linear_inputs(model)) {
+  const std::vector<models::bert::LinearInput> entries = models::bert::linear_inputs(model);
+  for (auto entry : entries) {
     quant::Encoding in, w, out;
     const std::string why = check_int8(entry, in, w, out);
     if (!why.empty()) {
@@ -247,13 +329,22 @@ Int8Conversion convert_to_int8(models::bert::BertForTask& model) {
 #endif
     report.integer.push_back(entry.name);
   }
-  logger()->info("int8 backend ({}): {} Linears as integer GEMMs, {} kept in float", int8_engine(),
-                 report.integer.size(), report.kept_float.size());
+#ifdef QSIM_HAVE_DNNL
+  if (options.codes_between_linears) report.on_codes = chain_ffn_codes(model, entries);
+#else
+  (void)options;  // the FFN chain needs the oneDNN kernels
+#endif
+  logger()->info("int8 backend ({}): {} Linears as integer GEMMs, {} kept in float, {} GELUs on codes",
+                 int8_engine(), report.integer.size(), report.kept_float.size(), report.on_codes.size());
   return report;
 }
 
 void remove_int8(models::bert::BertForTask& model) {
   for (auto& entry : models::bert::linear_inputs(model)) entry.linear->kernel.reset();
+  models::bert::BertModelImpl& bert = *model->bert;
+  for (std::size_t i = 0; i < bert.encoder->layer->size(); ++i) {
+    bert.encoder->at(i)->intermediate->intermediate_act_fn->kernel.reset();
+  }
 }
 
 }  // namespace qsim::sim

@@ -4,10 +4,13 @@
 // whole model's logits stay within a few output steps and its predictions
 // agree, FP32 mode is untouched, and removing the kernels gives the simulation
 // back bit for bit.
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "qsim/models/bert/linear_inputs.hpp"
+#include "qsim/quant/codes.hpp"
 #include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quant_sim.hpp"
 #include "tiny_bert.hpp"
@@ -32,6 +35,10 @@ Simulated w8a8(const char *profile, const char *head,
   });
   s.model->eval();
   return s;
+}
+
+torch::Tensor values(const torch::Tensor &t) {
+  return quant::is_code_tensor(t) ? quant::codes_to_float(t) : t;
 }
 
 torch::Tensor logits(Simulated &s) {
@@ -71,7 +78,8 @@ TEST(Int8BackendTest, EachIntegerLinearIsWithinOneOutputStepOfTheSimulation) {
           ASSERT_TRUE(
               entry.linear->kernel->forward(*entry.linear, x).has_value())
               << "the integer path runs";
-          const torch::Tensor integer = entry.linear(x);
+          // An FFN's first Linear hands codes on (to its GELU table).
+          const torch::Tensor integer = values(entry.linear(x));
           auto kernel = std::move(entry.linear->kernel);
           const torch::Tensor simulated = entry.linear(x);
           entry.linear->kernel = std::move(kernel);
@@ -124,6 +132,67 @@ TEST(Int8BackendTest, ReportsWhatStaysFloatAndWhy) {
   EXPECT_NE(std::find(report.integer.begin(), report.integer.end(),
                       "bert.encoder.layer.0.output.dense"),
             report.integer.end());
+}
+
+bool built_with_onednn() { return int8_engine() == "onednn-matmul"; }
+
+TEST(Int8BackendTest, FfnCodesFlowThroughTheGeluTableAndChangeNothing) {
+  if (!built_with_onednn()) GTEST_SKIP() << "the FFN chain needs the oneDNN kernels";
+  torch::NoGradGuard no_grad;
+  for (const char *head : {"seqcls2", "qa"}) {
+    SCOPED_TRACE(head);
+    Simulated s = w8a8("sharp", head);
+    const Int8Conversion floats = convert_to_int8(s.model, Int8Options{false});
+    EXPECT_TRUE(floats.on_codes.empty());
+    const torch::Tensor between_in_float = logits(s);
+    const Int8Conversion codes = convert_to_int8(s.model);
+    ASSERT_EQ(codes.on_codes.size(),
+              static_cast<size_t>(s.model->config.num_hidden_layers));
+    EXPECT_EQ(codes.on_codes[0],
+              "bert.encoder.layer.0.intermediate.intermediate_act_fn");
+    // The codes really flow: dense → GELU → dense without a float tensor.
+    auto &layer = *s.model->bert->encoder->at(0);
+    const torch::Tensor x = layer.attention->output->LayerNorm->output_quantizer(
+        torch::randn({2, 3, s.model->config.hidden_size}));
+    const torch::Tensor dense_out = layer.intermediate->dense(x);
+    ASSERT_TRUE(quant::is_code_tensor(dense_out));
+    const torch::Tensor gelu_out = layer.intermediate->intermediate_act_fn(dense_out);
+    ASSERT_TRUE(quant::is_code_tensor(gelu_out));
+    EXPECT_FALSE(quant::is_code_tensor(layer.output->dense(gelu_out)));
+    // Exact: the table is the simulated GELU on each code.
+    EXPECT_TRUE(torch::equal(logits(s), between_in_float))
+        << (logits(s) - between_in_float).abs().max().item<double>();
+    remove_int8(s.model);
+    EXPECT_EQ(layer.intermediate->intermediate_act_fn->kernel, nullptr);
+  }
+}
+
+TEST(Int8BackendTest, GeluTableIsTheSimulatedGeluOnEveryCode) {
+  if (!built_with_onednn()) GTEST_SKIP() << "the FFN chain needs the oneDNN kernels";
+  torch::NoGradGuard no_grad;
+  Simulated s = w8a8("std002", "seqcls2");
+  convert_to_int8(s.model);
+  auto &layer = *s.model->bert->encoder->at(1);
+  nn::GELUImpl &gelu = *layer.intermediate->intermediate_act_fn;
+  const quant::Encoding in = layer.intermediate->dense->output_quantizer->encoding();
+  const quant::Encoding out = gelu.output_quantizer->encoding();
+  const quant::CodeGrid in_grid{static_cast<float>(in.delta),
+                                static_cast<int32_t>(std::lround(-in.offset))};
+  const quant::CodeGrid out_grid{static_cast<float>(out.delta),
+                                 static_cast<int32_t>(std::lround(-out.offset))};
+  const torch::Tensor every = quant::as_code_tensor(
+      torch::arange(256, torch::kByte).repeat({3}).reshape({3, 256}), in_grid);
+  const torch::Tensor by_table = gelu.forward(every);
+  ASSERT_TRUE(quant::is_code_tensor(by_table));
+  EXPECT_TRUE(quant::grid_of(by_table) == out_grid);
+  auto table = std::move(gelu.kernel);
+  const torch::Tensor simulated = gelu.forward(quant::codes_to_float(every));
+  gelu.kernel = std::move(table);
+  EXPECT_TRUE(torch::equal(quant::codes_to_float(by_table), simulated));
+  // Codes on another grid are not the table's: computed in float instead.
+  const torch::Tensor other = quant::as_code_tensor(
+      torch::arange(256, torch::kByte), {in_grid.delta * 2.0f, in_grid.zero_point});
+  EXPECT_FALSE(quant::is_code_tensor(gelu.forward(other)));
 }
 
 } // namespace

@@ -34,7 +34,9 @@ class LinearImpl;
 /// Another implementation of a Linear block for inference, e.g. real integer
 /// arithmetic (sim/int8_backend.hpp). While one is attached and autograd is off,
 /// Linear::forward hands it the whole block, quantizers included; it answers
-/// nullopt to let the simulated path run (e.g. when its quantizers are off).
+/// nullopt to let the simulated path run (e.g. when its quantizers are off). The
+/// input may be a code tensor (quant/codes.hpp); one the kernel declines is
+/// computed in float on its values.
 class LinearKernel {
  public:
   virtual ~LinearKernel() = default;
