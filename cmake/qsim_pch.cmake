@@ -1,23 +1,25 @@
-# Precompiled LibTorch headers (QSIM_PCH, default ON).
+# Precompiled LibTorch headers for the torch-using test binaries (QSIM_PCH, default ON).
 #
-# Parsing ATen, torch::nn::Module, fmt and nlohmann/json is most of the compile
-# time of every torch-using translation unit (docs/benchmarks.md, "Build time").
-# Each torch-using target of qsim's own is registered (qsim_register_pch) by the
-# functions that create it; qsim_apply_pch(), called once every target exists,
-# gives each a precompiled header shared with every other target GCC would accept
-# the same header for. GCC takes a PCH only when -fPIC/-fPIE, the macros its
-# headers test (_OPENMP, GTEST_HAS_PTHREAD, FMT_SHARED...) and the code options
-# match, so targets are grouped by those: one small OBJECT "host" per group builds
-# the header, the others REUSE_FROM it. -Winvalid-pch makes a header GCC rejects
-# an error rather than a silent full parse.
+# Nearly every test TU includes <torch/torch.h> with gtest, directly or through
+# qsim's headers, and parsing them is half its compile time: with the header
+# precompiled a test TU compiles in 15-18 s instead of 25 (docs/benchmarks.md,
+# "Build time"). The library, tool and benchmark targets do not use one: loading a
+# precompiled <torch/torch.h> costs ~7 s per TU, and too many of their TUs never
+# parse that much, so it was measured to cost as much as it saved there.
 #
-# The PCH is force-included: a TU that forgets an include still compiles here.
-# The consumer test (tests/consumer) builds against the installed headers without
-# it, and QSIM_PCH=OFF builds the tree the plain way.
-option(QSIM_PCH "Precompile LibTorch's headers for qsim's own torch-using targets" ON)
+# qsim_add_test registers each test target (qsim_register_pch); qsim_apply_pch(),
+# called once every target exists, gives each a precompiled header shared with the
+# other targets GCC would accept the same header for. GCC takes a PCH only when
+# -fPIC/-fPIE, the macros its headers test (_OPENMP, GTEST_HAS_PTHREAD, FMT_SHARED...)
+# and the code options match, so targets are grouped by those: one small OBJECT
+# "host" per group builds the header, the others REUSE_FROM it. -Winvalid-pch makes
+# a header GCC rejects an error rather than a silent full parse.
+#
+# The PCH is force-included: a test that forgets an include still compiles here.
+# QSIM_PCH=OFF builds the plain way.
+option(QSIM_PCH "Precompile LibTorch's headers for the torch-using test binaries" ON)
 
-set(QSIM_PCH_HEADERS <ATen/ATen.h> <torch/types.h> <torch/nn/module.h> <fmt/format.h> <nlohmann/json.hpp>)
-set(QSIM_PCH_TEST_HEADERS ${QSIM_PCH_HEADERS} <gtest/gtest.h> <gmock/gmock.h>)
+set(QSIM_PCH_HEADERS <torch/torch.h> <gtest/gtest.h> <gmock/gmock.h> <fmt/format.h> <nlohmann/json.hpp>)
 
 function(qsim_register_pch target)
   set_property(GLOBAL APPEND PROPERTY QSIM_PCH_TARGETS ${target})
@@ -94,12 +96,7 @@ function(_qsim_pch_host group like)
     set_target_properties(${host} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
     target_compile_options(${host} PRIVATE -fPIE)
   endif()
-  _qsim_links(${like} GTest::gtest test)
-  if(test)
-    target_precompile_headers(${host} PRIVATE ${QSIM_PCH_TEST_HEADERS})
-  else()
-    target_precompile_headers(${host} PRIVATE ${QSIM_PCH_HEADERS})
-  endif()
+  target_precompile_headers(${host} PRIVATE ${QSIM_PCH_HEADERS})
 endfunction()
 
 # A group with fewer C++ sources than this compiles faster without a header of
@@ -115,7 +112,8 @@ function(qsim_apply_pch)
   foreach(t IN LISTS targets)
     _qsim_links(${t} torch uses_torch)
     _qsim_links(${t} fmt::fmt uses_fmt)
-    if(uses_torch AND uses_fmt)
+    _qsim_links(${t} GTest::gtest uses_gtest)
+    if(uses_torch AND uses_fmt AND uses_gtest)
       _qsim_pch_group(${t} group)
       list(APPEND groups ${group})
       list(APPEND members_${group} ${t})
