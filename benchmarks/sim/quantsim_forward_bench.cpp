@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "qsim/models/bert/bert_for_task.hpp"
+#include "kernels/cpu/fake_quant_cpu.hpp"
 #include "qsim/quant/prepared_fake_quant.hpp"
 #include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quant_sim.hpp"
@@ -87,13 +88,16 @@ void BM_ModesAlternating(benchmark::State& state) {
   const torch::Tensor fp32 = f.forward();
   f.sim->set_mode(Mode::quantized);
   const double diff = (f.forward() - fp32).abs().max().item<double>();
-  double t_fp32 = 0, t_quant = 0, t_unfused = 0, t_learned = 0;
+  double t_fp32 = 0, t_quant = 0, t_quant_avx2 = 0, t_unfused = 0, t_learned = 0;
   for (auto _ : state) {
     f.sim->set_mode(Mode::fp32);
     t_fp32 += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
     f.sim->set_mode(Mode::quantized);
     f.forward();  // refills the weight cache that the mode change dropped
     t_quant += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    qsim::kernels::cpu::set_avx512_enabled(false);  // the same, fake quant on its AVX2 loops
+    t_quant_avx2 += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
+    qsim::kernels::cpu::set_avx512_enabled(true);
     {
       const qsim::quant::FusionGuard off(false);
       t_unfused += seconds([&] { benchmark::DoNotOptimize(f.forward().data_ptr()); });
@@ -108,6 +112,7 @@ void BM_ModesAlternating(benchmark::State& state) {
   state.counters["unfused_ms"] = 1e3 * t_unfused / n;
   state.counters["range_learning_ms"] = 1e3 * t_learned / n;
   state.counters["quantized_ratio"] = t_quant / t_fp32;
+  state.counters["quantized_avx2_ratio"] = t_quant_avx2 / t_fp32;
   state.counters["unfused_ratio"] = t_unfused / t_fp32;
   state.counters["range_learning_ratio"] = t_learned / t_fp32;
   state.counters["max_abs_diff"] = diff;
