@@ -34,9 +34,9 @@ at::Tensor as_code_tensor(const at::Tensor& codes, CodeGrid grid) {
 
 at::Tensor codes_to_float(const at::Tensor& codes) {
   const CodeGrid grid = grid_of(codes);
-  const at::Tensor q = codes.int_repr().contiguous();
+  const at::Tensor q = codes.contiguous();  // read in place: int_repr() would copy
   at::Tensor y = at::empty(codes.sizes(), at::kFloat);
-  const uint8_t* in = q.data_ptr<uint8_t>();
+  const auto* in = static_cast<const uint8_t*>(q.data_ptr());
   float* out = y.data_ptr<float>();
   at::parallel_for(0, q.numel(), kGrain, [&](int64_t begin, int64_t end) {
     kernels::cpu::dequantize_u8(in + begin, out + begin, end - begin, grid.delta, grid.zero_point);

@@ -103,7 +103,8 @@ class DnnlInt8Linear : public nn::LinearKernel {
  public:
   DnnlInt8Linear(nn::LinearImpl& linear, const quant::Encoding& input, const quant::Encoding& weight,
                  const quant::Encoding& output)
-      : input_(input), output_(output), in_(linear.options.in_features()), out_(linear.options.out_features()) {
+      : input_(grid(input)), output_(grid(output)), in_(linear.options.in_features()),
+        out_(linear.options.out_features()) {
     torch::NoGradGuard no_grad;
     const at::Tensor on_grid = linear.weight_quantizer(linear.weight);  // the simulation's weight values
     codes_ = at::round(on_grid / weight.delta).clamp(-128, 127).to(at::kChar).contiguous();  // [out, in]
@@ -121,10 +122,10 @@ class DnnlInt8Linear : public nn::LinearKernel {
     if (!active(linear) || !x.device().is_cpu() || x.dim() == 0 || x.size(-1) != in_) return std::nullopt;
     at::Tensor codes;
     if (quant::is_code_tensor(x)) {
-      if (!(quant::grid_of(x) == grid(input_))) return std::nullopt;
+      if (!(quant::grid_of(x) == input_)) return std::nullopt;
       codes = x.contiguous();
     } else if (x.scalar_type() == at::kFloat) {
-      codes = quant::float_to_codes(x, grid(input_));
+      codes = quant::float_to_codes(x, input_);
     } else {
       return std::nullopt;
     }
@@ -133,12 +134,12 @@ class DnnlInt8Linear : public nn::LinearKernel {
     shape.back() = out_;
     const at::Tensor yq = at::empty(shape, at::kByte);
     if (rows > 0) run(rows, codes.data_ptr(), yq.data_ptr<uint8_t>());
-    const at::Tensor y = quant::as_code_tensor(yq, grid(output_));
+    const at::Tensor y = quant::as_code_tensor(yq, output_);
     return emit_codes ? y : quant::codes_to_float(y);
   }
 
-  quant::CodeGrid input_grid() const { return grid(input_); }
-  quant::CodeGrid output_grid() const { return grid(output_); }
+  quant::CodeGrid input_grid() const { return input_; }
+  quant::CodeGrid output_grid() const { return output_; }
 
   /// Hand the output on as codes (its consumer takes them: an FFN's GELU table).
   bool emit_codes = false;
@@ -165,8 +166,8 @@ class DnnlInt8Linear : public nn::LinearKernel {
     const dnnl::memory::desc dst({rows, out_}, dt::u8, tag::ab);
     dnnl::primitive_attr attr;
     attr.set_output_scales(0, {scale_});
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(zero_point(input_))});
-    attr.set_zero_points(DNNL_ARG_DST, 0, {static_cast<int32_t>(zero_point(output_))});
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {input_.zero_point});
+    attr.set_zero_points(DNNL_ARG_DST, 0, {output_.zero_point});
     const dnnl::matmul::desc desc = bias_.defined() ? dnnl::matmul::desc(src, wei, dnnl::memory::desc({1, out_}, dt::f32, tag::ab), dst)
                                                     : dnnl::matmul::desc(src, wei, dst);
     const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
@@ -191,7 +192,7 @@ class DnnlInt8Linear : public nn::LinearKernel {
     stream_.wait();
   }
 
-  quant::Encoding input_, output_;
+  quant::CodeGrid input_, output_;  // u8 grids: Δ and zero point −o
   int64_t in_, out_;
   at::Tensor codes_, bias_;
   float scale_ = 1.0f;
@@ -264,7 +265,6 @@ std::vector<std::string> chain_ffn_codes(models::bert::BertForTask& model,
       return e.linear.get() == layer.output->dense.get() && e.source.get() == gelu.output_quantizer.get();
     });
     if (first == nullptr || second == nullptr || reads_gelu == entries.end()) continue;
-    first->emit_codes = false;
     const auto table = gelu_table(gelu, first->output_grid(), second->input_grid());
     if (!table) {
       logger()->warn("int8 backend: layer {}'s GELU output is off its grid; its FFN passes floats", i);
