@@ -382,8 +382,8 @@ void learned_backward(const float* x, const float* g, float* gi, int64_t begin, 
 // The static and learned forwards once more on 16 lanes, where the CPU has AVX-512F.
 // Each is the AVX2 loop's sequence of IEEE operations (the same divide, rounding
 // and operand order), so the results are bit-identical; on a CPU with full-width
-// AVX-512 units this halves the cost of the divide that bounds the loop. Only the
-// per-segment path: channels innermost (one parameter per lane) stays on AVX2.
+// AVX-512 units this halves the cost of the divide that bounds the loop. One
+// parameter set per segment, or, with channels innermost, one per lane.
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #pragma GCC diagnostic push
@@ -407,14 +407,38 @@ inline __m512 round_away(__m512 t) {
   return _mm512_mask_add_ps(whole, up, whole, away);
 }
 
+// round_away for t > −0.5: there t − trunc(t) ≥ 0.5 only when t ≥ 0.5, so "away"
+// is always +1 and the fraction needs no abs. For t in (−0.5, 0) both give
+// trunc(t) = −0, NaN stays NaN: bit-identical on that domain, two operations fewer.
+inline __m512 round_away_above_minus_half(__m512 t) {
+  const __m512 whole = _mm512_roundscale_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(t, whole), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  return _mm512_mask_add_ps(whole, up, whole, _mm512_set1_ps(1.0f));
+}
+
+// Whether every clamped input of channel c has t = c/Δ − o > −0.5: the smallest t
+// is the one of lo (division and subtraction round monotonically). True for the
+// grids the analyzers produce (lo = Δ·o); an encoding read from a file need not be.
+inline bool codes_above_minus_half(StaticGrid g, int64_t c) { return g.lo[c] / g.delta[c] - g.offset[c] > -0.5f; }
+
+template <bool kAboveMinusHalf>
 struct StaticQdq {
   __m512 lo, hi, delta, offset;
+  StaticQdq(__m512 lo_, __m512 hi_, __m512 delta_, __m512 offset_)
+      : lo(lo_), hi(hi_), delta(delta_), offset(offset_) {}
   StaticQdq(StaticGrid g, int64_t c)
-      : lo(_mm512_set1_ps(g.lo[c])), hi(_mm512_set1_ps(g.hi[c])), delta(_mm512_set1_ps(g.delta[c])),
-        offset(_mm512_set1_ps(g.offset[c])) {}
+      : StaticQdq(_mm512_set1_ps(g.lo[c]), _mm512_set1_ps(g.hi[c]), _mm512_set1_ps(g.delta[c]),
+                  _mm512_set1_ps(g.offset[c])) {}
+  // Channels c .. c+15 in the lanes of `lanes`; the others read nothing and get
+  // Δ = 1, so that their (unstored) c/Δ raises nothing.
+  static StaticQdq lanes(StaticGrid g, int64_t c, __mmask16 lanes) {
+    return {_mm512_maskz_loadu_ps(lanes, g.lo + c), _mm512_maskz_loadu_ps(lanes, g.hi + c),
+            _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), lanes, g.delta + c), _mm512_maskz_loadu_ps(lanes, g.offset + c)};
+  }
   __m512 operator()(__m512 x) const {
     const __m512 c = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-    const __m512 code = round_away(_mm512_sub_ps(_mm512_div_ps(c, delta), offset));
+    const __m512 t = _mm512_sub_ps(_mm512_div_ps(c, delta), offset);
+    const __m512 code = kAboveMinusHalf ? round_away_above_minus_half(t) : round_away(t);
     return _mm512_mul_ps(delta, _mm512_add_ps(code, offset));
   }
 };
@@ -422,9 +446,16 @@ struct StaticQdq {
 struct LearnedQdq {
   __m512 delta, inv_delta, offset, steps;
   bool multiply;
+  LearnedQdq(__m512 delta_, __m512 inv_delta_, __m512 offset_, float steps_, bool multiply_)
+      : delta(delta_), inv_delta(inv_delta_), offset(offset_), steps(_mm512_set1_ps(steps_)), multiply(multiply_) {}
   LearnedQdq(LearnedGrid g, int64_t c)
-      : delta(_mm512_set1_ps(g.delta[c])), inv_delta(_mm512_set1_ps(g.inv_delta[c])),
-        offset(_mm512_set1_ps(g.offset[c])), steps(_mm512_set1_ps(g.steps)), multiply(g.multiply) {}
+      : LearnedQdq(_mm512_set1_ps(g.delta[c]), _mm512_set1_ps(g.inv_delta[c]), _mm512_set1_ps(g.offset[c]), g.steps,
+                   g.multiply) {}
+  static LearnedQdq lanes(LearnedGrid g, int64_t c, __mmask16 lanes) {
+    // Masked-off lanes get Δ = 1, as in StaticQdq::lanes.
+    return {_mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), lanes, g.delta + c), _mm512_maskz_loadu_ps(lanes, g.inv_delta + c),
+            _mm512_maskz_loadu_ps(lanes, g.offset + c), g.steps, g.multiply};
+  }
   __m512 operator()(__m512 x) const {
     const __m512 t = multiply ? _mm512_mul_ps(x, inv_delta) : _mm512_div_ps(x, delta);
     const __m512 r = _mm512_sub_ps(_mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), offset);
@@ -433,25 +464,59 @@ struct LearnedQdq {
   }
 };
 
-// One channel's parameters per segment; the last partial vector under a mask
-// (masked-off lanes are neither read nor written).
+inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+// y[i0, i1) = op(x[i0, i1)), the last partial vector under a mask (masked-off
+// lanes are neither read nor written).
+template <typename Op>
+void map_run(const float* x, float* y, int64_t i0, int64_t i1, const Op& op) {
+  int64_t i = i0;
+  for (; i + 2 * kWidth <= i1; i += 2 * kWidth) {
+    const __m512 a = op(_mm512_loadu_ps(x + i));
+    const __m512 b = op(_mm512_loadu_ps(x + i + kWidth));
+    _mm512_storeu_ps(y + i, a);
+    _mm512_storeu_ps(y + i + kWidth, b);
+  }
+  for (; i + kWidth <= i1; i += kWidth) _mm512_storeu_ps(y + i, op(_mm512_loadu_ps(x + i)));
+  if (i < i1) {
+    const __mmask16 rest = first_lanes(i1 - i);
+    _mm512_mask_storeu_ps(y + i, rest, op(_mm512_maskz_loadu_ps(rest, x + i)));
+  }
+}
+
+// Channels innermost (inner == 1): element i is channel i % channels, so each
+// vector loads its 16 lanes' parameters; rows restart at channel 0.
 template <typename Op, typename Grid>
-void map(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, Grid grid) {
+void map_lanes(const float* x, float* y, int64_t begin, int64_t end, int64_t channels, Grid grid) {
+  int64_t i = begin;
+  while (i < end) {
+    int64_t c = i % channels;
+    const int64_t row_end = std::min(end, i + (channels - c));
+    for (; i < row_end; i += kWidth, c += kWidth) {
+      const __mmask16 lanes = first_lanes(std::min<int64_t>(kWidth, row_end - i));
+      const Op op = Op::lanes(grid, c, lanes);
+      _mm512_mask_storeu_ps(y + i, lanes, op(_mm512_maskz_loadu_ps(lanes, x + i)));
+    }
+    i = row_end;
+  }
+}
+
+void map_static(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, StaticGrid grid) {
+  if (layout.inner == 1 && layout.channels > 1) {
+    return map_lanes<StaticQdq<false>>(x, y, begin, end, layout.channels, grid);
+  }
   for_each_segment(begin, end, layout, [&](int64_t c, int64_t i0, int64_t i1) {
-    const Op op(grid, c);
-    int64_t i = i0;
-    for (; i + 2 * kWidth <= i1; i += 2 * kWidth) {
-      const __m512 a = op(_mm512_loadu_ps(x + i));
-      const __m512 b = op(_mm512_loadu_ps(x + i + kWidth));
-      _mm512_storeu_ps(y + i, a);
-      _mm512_storeu_ps(y + i + kWidth, b);
-    }
-    for (; i + kWidth <= i1; i += kWidth) _mm512_storeu_ps(y + i, op(_mm512_loadu_ps(x + i)));
-    if (i < i1) {
-      const auto rest = static_cast<__mmask16>((1u << (i1 - i)) - 1u);
-      _mm512_mask_storeu_ps(y + i, rest, op(_mm512_maskz_loadu_ps(rest, x + i)));
-    }
+    if (codes_above_minus_half(grid, c)) return map_run(x, y, i0, i1, StaticQdq<true>(grid, c));
+    map_run(x, y, i0, i1, StaticQdq<false>(grid, c));
   });
+}
+
+void map_learned(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, LearnedGrid grid) {
+  if (layout.inner == 1 && layout.channels > 1) {
+    return map_lanes<LearnedQdq>(x, y, begin, end, layout.channels, grid);
+  }
+  for_each_segment(begin, end, layout,
+                   [&](int64_t c, int64_t i0, int64_t i1) { map_run(x, y, i0, i1, LearnedQdq(grid, c)); });
 }
 
 }  // namespace avx512
@@ -491,10 +556,6 @@ std::atomic<bool>& avx512_switch() {
   return on;
 }
 
-// The 16-lane loops take one parameter set per segment; with channels innermost
-// every lane has its own, which the AVX2 loop handles.
-bool segments_of_one_channel(ChannelLayout layout) { return !(layout.inner == 1 && layout.channels > 1); }
-
 }  // namespace
 
 bool avx2_active() { return avx2_switch().load(std::memory_order_relaxed); }
@@ -509,9 +570,7 @@ void set_avx512_enabled(bool enabled) {
 
 void static_forward(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, StaticGrid grid) {
 #if QSIM_KERNELS_AVX2
-  if (avx512_active() && segments_of_one_channel(layout)) {
-    return avx512::map<avx512::StaticQdq>(x, y, begin, end, layout, grid);
-  }
+  if (avx512_active()) return avx512::map_static(x, y, begin, end, layout, grid);
   if (avx2_active()) return avx2::map(x, y, begin, end, layout, avx2::StaticQdq{grid, {grid}});
 #endif
   map_scalar(x, y, begin, end, layout, StaticQdqScalar{grid});
@@ -535,9 +594,7 @@ void static_ste_backward(const float* y, const float* g, float* gi, int64_t begi
 
 void learned_forward(const float* x, float* y, int64_t begin, int64_t end, ChannelLayout layout, LearnedGrid grid) {
 #if QSIM_KERNELS_AVX2
-  if (avx512_active() && segments_of_one_channel(layout)) {
-    return avx512::map<avx512::LearnedQdq>(x, y, begin, end, layout, grid);
-  }
+  if (avx512_active()) return avx512::map_learned(x, y, begin, end, layout, grid);
   if (avx2_active()) return avx2::map(x, y, begin, end, layout, avx2::LearnedQdq{grid, {grid}});
 #endif
   map_scalar(x, y, begin, end, layout, LearnedQdqScalar{grid});

@@ -1,11 +1,44 @@
 #include "models/fused_qkv.hpp"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 #include "qsim/nn/thread_invariant_matmul.hpp"
 #include "qsim/quant/prepared_fake_quant.hpp"
 
 namespace qsim::models::bert::detail {
+namespace {
+
+bool identical(const quant::Encoding& a, const quant::Encoding& b) {
+  return a == b && std::signbit(a.min) == std::signbit(b.min) && std::signbit(a.max) == std::signbit(b.max);
+}
+
+// The fused output quantizer of the [.., 3·width] Q/K/V output. When each
+// projection quantizes per tensor (the usual case), the output is seen as
+// [.., 3, width] with one encoding per projection: element i's channel,
+// (i / width) % 3, is its column's third, so the values are those of the
+// per-column form, but the kernel runs 3 segments per row with one parameter set
+// each instead of loading parameters per column.
+quant::PreparedFakeQuant qkv_epilogue(std::vector<int64_t> shape, const std::vector<quant::Encoding>& columns,
+                                      int64_t width) {
+  std::vector<quant::Encoding> thirds;
+  bool uniform = true;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const quant::Encoding& first = columns[i - i % static_cast<size_t>(width)];
+    uniform = uniform && identical(columns[i], first);
+    if (i % static_cast<size_t>(width) == 0) thirds.push_back(first);
+  }
+  if (!uniform) {
+    shape.back() = 3 * width;
+    return quant::PreparedFakeQuant::static_grid(shape, columns, -1);
+  }
+  shape.back() = 3;
+  shape.push_back(width);
+  return quant::PreparedFakeQuant::static_grid(shape, thirds, -2);
+}
+
+}  // namespace
 
 const torch::Tensor& FusedQkv::stacked(const std::array<torch::Tensor, 3>& parts, std::vector<Source>& key,
                                        torch::Tensor& cache) {
@@ -49,11 +82,7 @@ std::optional<std::array<torch::Tensor, 3>> FusedQkv::project(nn::LinearImpl& qu
     if (part) columns.insert(columns.end(), part->begin(), part->end());
   }
   std::optional<quant::PreparedFakeQuant> epilogue;
-  if (fused) {
-    std::vector<int64_t> shape = hidden.sizes().vec();
-    shape.back() = 3 * width;
-    epilogue = quant::PreparedFakeQuant::static_grid(shape, columns, -1);
-  }
+  if (fused) epilogue = qkv_epilogue(hidden.sizes().vec(), columns, width);
   const torch::Tensor all = nn::thread_invariant_linear(hidden, weight, bias, epilogue ? &*epilogue : nullptr);
   std::array<torch::Tensor, 3> out;
   for (int i = 0; i < 3; ++i) {

@@ -28,7 +28,10 @@ std::optional<ChunkedResult> chunked_in_place(torch::Tensor& a, const torch::Ten
     case BinaryKind::mul: op = [](at::Tensor& x, const at::Tensor& y) { x.mul_(y); }; break;
     case BinaryKind::div: op = [](at::Tensor& x, const at::Tensor& y) { x.div_(y); }; break;
   }
-  return ChunkedResult{chunked_binary_(std::move(a), b, epilogue, op), epilogue != nullptr};
+  // An operand of another type (the zoo's int64 attention mask) is cast once here,
+  // as ATen's promotion would cast it, not once per chunk inside each chunk's op.
+  const torch::Tensor rhs = b.scalar_type() == a.scalar_type() ? b : b.to(a.scalar_type());
+  return ChunkedResult{chunked_binary_(std::move(a), rhs, epilogue, op), epilogue != nullptr};
 }
 
 ChunkedResult divide_into(torch::Tensor x, double divisor, quant::QuantizerNodeImpl& next) {

@@ -194,11 +194,37 @@ INSTANTIATE_TEST_SUITE_P(Layouts, FakeQuantCpuTest,
                                          LayoutCase{4, 19, 1, Path::scalar}, LayoutCase{2, 3, 3, Path::avx2},
                                          LayoutCase{7, 16, 1, Path::avx2}, LayoutCase{1, 8, 64, Path::avx2},
                                          // 16-lane loops: whole vectors, masked tails (1000 = 62·16 + 8,
-                                         // 37, 3), one element, and channels innermost (stays on AVX2).
+                                         // 37, 3), one element, and channels innermost (parameters per
+                                         // lane: fewer than 16 channels, exactly 16, 40 = 2·16 + 8).
                                          LayoutCase{1, 1, 1, Path::avx512}, LayoutCase{1, 1, 1000, Path::avx512},
                                          LayoutCase{3, 5, 37, Path::avx512}, LayoutCase{2, 3, 3, Path::avx512},
-                                         LayoutCase{1, 8, 64, Path::avx512}, LayoutCase{4, 19, 1, Path::avx512}),
+                                         LayoutCase{1, 8, 64, Path::avx512}, LayoutCase{4, 19, 1, Path::avx512},
+                                         LayoutCase{7, 16, 1, Path::avx512}, LayoutCase{3, 40, 1, Path::avx512}),
                          case_name);
+
+// An encoding whose min lies more than half a step below Δ·o (possible in a file,
+// never from the analyzers) gives codes below −0.5, which round away to −1, −2, …;
+// the vector loops' shorter rounding for grids without such codes must not be taken.
+TEST(FakeQuantCpuEdgeTest, CodesBelowMinusHalfRoundAwayOnEveryPath) {
+  const float lo = -10.0f, hi = 10.0f, delta = 0.1f, offset = -50.0f;
+  const StaticGrid grid{&lo, &hi, &delta, &offset};
+  std::vector<float> x;
+  for (int i = -1300; i <= 1300; ++i) x.push_back(static_cast<float>(i) * 0.00773f);
+  for (int i = -120; i <= 120; ++i) x.push_back((static_cast<float>(i) + 0.5f) * delta);  // ties
+  std::vector<float> y(x.size());
+  const auto n = static_cast<int64_t>(x.size());
+  for (const Path path : {Path::scalar, Path::avx2, Path::avx512}) {
+    if (path == Path::avx512 && !cpu_has_avx512f()) continue;
+    set_avx2_enabled(path != Path::scalar);
+    set_avx512_enabled(path == Path::avx512);
+    static_forward(x.data(), y.data(), 0, n, {}, grid);
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_TRUE(same_bits(y[i], static_qdq(x[i], lo, hi, delta, offset))) << path_name(path) << " x " << x[i];
+    }
+  }
+  set_avx2_enabled(true);
+  set_avx512_enabled(true);
+}
 
 TEST(FakeQuantCpuEdgeTest, Quirk3OutOfGridCode256) {
   // min = −126.5, max = 128.5 → Δ = 1, o = −127; x = 128.5 → t = 255.5 → 256.

@@ -28,7 +28,7 @@ struct Projections {
   nn::Linear q, k, v;
 };
 
-void quantize_outputs(Projections& p, int64_t width) {
+void quantize_outputs(Projections& p, int64_t width, bool value_in_groups = true) {
   const double ranges[3] = {1.0, 2.5, 0.7};
   int i = 0;
   for (nn::Linear* l : {&p.q, &p.k, &p.v}) {
@@ -37,6 +37,7 @@ void quantize_outputs(Projections& p, int64_t width) {
     node->set_encoding(quant::make_encoding(-ranges[i], 1.3 * ranges[i], 8, quant::Symmetry::asymmetric));
     ++i;
   }
+  if (!value_in_groups) return;
   // The value projection in two embedding groups.
   auto v = p.v->output_quantizer;
   v->options.embedding_groups(2);
@@ -109,6 +110,29 @@ TEST(FusedQkvTest, MatchesTheThreeLinearsAndFusesTheirQuantizers) {
   EXPECT_EQ(observed, 1);
   // q's weights did not change, and its columns do not depend on k's values.
   EXPECT_TRUE(torch::equal((*mixed)[0], p.q->output_quantizer->forward((*all_off)[0].contiguous())));
+}
+
+// Three per-tensor quantizers (BERT's case) take the three-segments-per-row form
+// of the epilogue: the same bits as each quantizer on its own slice.
+TEST(FusedQkvTest, PerTensorQuantizersFuseBitIdentical) {
+  const int64_t width = 200;
+  Projections p(width);
+  torch::manual_seed(14);
+  const torch::Tensor hidden = torch::randn({3, 170, width}) * 2.0;
+  torch::NoGradGuard no_grad;
+  FusedQkv fused;
+  const auto raw = fused.project(*p.q, *p.k, *p.v, hidden);
+  ASSERT_TRUE(raw.has_value());
+  quantize_outputs(p, width, /*value_in_groups=*/false);
+  const int64_t before = quant::fused_quantizer_count();
+  const auto quantized = fused.project(*p.q, *p.k, *p.v, hidden);
+  ASSERT_TRUE(quantized.has_value());
+  EXPECT_EQ(quant::fused_quantizer_count(), before + 1);
+  for (int i = 0; i < 3; ++i) {
+    nn::Linear* l = i == 0 ? &p.q : (i == 1 ? &p.k : &p.v);
+    const torch::Tensor own = (*l)->output_quantizer->forward((*raw)[static_cast<size_t>(i)].contiguous());
+    EXPECT_TRUE(torch::equal((*quantized)[static_cast<size_t>(i)], own)) << "projection " << i;
+  }
 }
 
 TEST(FusedQkvTest, DeclinesWhereItCannotApply) {
