@@ -4,7 +4,9 @@
 // iteration count every tensor read and written, so GB/s compare directly.
 // BM_ChunkInPlace is the case fused output quantizers run: one 32K-float chunk of
 // an op's output, still in cache, quantized in place on one thread by the kernel's
-// AVX2 and AVX-512 loops, against a memcpy of the same chunk.
+// AVX2 and AVX-512 loops, against a memcpy of the same chunk; BM_ChunkInPlaceLanes
+// the same with 768 channels innermost (parameters loaded per lane: a per-channel
+// quantizer over the last axis).
 // Results and the command: docs/benchmarks.md ("fake quant").
 #include <cmath>
 #include <cstring>
@@ -129,6 +131,30 @@ void BM_ChunkInPlace(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
 }
 
+// As BM_ChunkInPlace, 768 channels innermost (the chunk is 42 rows and a part row).
+void BM_ChunkInPlaceLanes(benchmark::State& state) {
+  namespace k = qsim::kernels::cpu;
+  const bool avx512 = state.range(0) == 1;
+  k::set_avx512_enabled(avx512);
+  if (avx512 && !k::avx512_active()) state.SkipWithError("no AVX-512F on this CPU");
+  std::vector<float> data = chunk_input();
+  constexpr int64_t kLanes = 768;
+  std::vector<float> lo(kLanes), hi(kLanes), delta(kLanes), offset(kLanes);
+  for (int64_t c = 0; c < kLanes; ++c) {
+    lo[c] = -2.0f - 0.001f * static_cast<float>(c);
+    hi[c] = 2.5f + 0.002f * static_cast<float>(c);
+    delta[c] = (hi[c] - lo[c]) / 255.0f;
+    offset[c] = std::round(lo[c] / delta[c]);
+  }
+  const k::StaticGrid grid{lo.data(), hi.data(), delta.data(), offset.data()};
+  for (auto _ : state) {
+    k::static_forward(data.data(), data.data(), 0, kChunk, k::ChannelLayout{kLanes, 1}, grid);
+    benchmark::DoNotOptimize(data.data());
+  }
+  k::set_avx512_enabled(true);
+  state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
+}
+
 void BM_ChunkCopy(benchmark::State& state) {
   const std::vector<float> from = chunk_input();
   std::vector<float> to(from.size());
@@ -144,6 +170,7 @@ void sizes(benchmark::internal::Benchmark* b) { b->Arg(int64_t{1} << 20)->Arg(in
 BENCHMARK(BM_Copy)->Apply(sizes);
 BENCHMARK(BM_ChunkCopy);
 BENCHMARK(BM_ChunkInPlace)->Arg(0)->Arg(1);
+BENCHMARK(BM_ChunkInPlaceLanes)->Arg(0)->Arg(1);
 BENCHMARK(BM_AtenFakeQuant)->Apply(sizes);
 BENCHMARK(BM_QsimFakeQuant)->Apply(sizes);
 BENCHMARK(BM_QsimFakeQuantInto)->Apply(sizes);
