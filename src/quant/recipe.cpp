@@ -8,6 +8,9 @@
 
 #include <ATen/ATen.h>
 
+#include <ATen/ExpandUtils.h>
+
+#include "qsim/quant/output_pool.hpp"
 #include "quant/kernel_dispatch.hpp"
 #include "quant/range_learning_function.hpp"
 
@@ -118,9 +121,39 @@ c10::intrusive_ptr<Recipe> recipe_of(const at::Tensor& t) {
   return recipe;
 }
 
+namespace {
+
+// Where autograd does not record, a contiguous float CPU result gets a pooled block
+// (output_pool.hpp): these sums and quotients run every forward (BERT's residual
+// adds and attention scale in FP32 mode) and, from LibTorch's allocator, map fresh
+// pages each time once they outgrow glibc's mmap threshold. Same kernel, same
+// layout (a contiguous `a` gives a contiguous result), so the same values.
+bool poolable(const at::Tensor& a, const at::Tensor& b) {
+  const bool recording = at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  return !recording && a.device().is_cpu() && b.device().is_cpu() && a.layout() == at::kStrided &&
+         a.scalar_type() == at::kFloat && a.is_contiguous() && at::result_type(a, b) == at::kFloat &&
+         c10::IntArrayRef(at::infer_size(a.sizes(), b.sizes())) == a.sizes();
+}
+
+at::Tensor plain_add(const at::Tensor& a, const at::Tensor& b) {
+  if (!poolable(a, b)) return at::add(a, b);
+  at::Tensor out = pooled_empty(a.sizes(), at::kFloat);
+  return at::add_out(out, a, b);
+}
+
+at::Tensor plain_divide(const at::Tensor& x, double divisor) {
+  at::Tensor d = at::scalar_to_tensor(divisor);
+  d.unsafeGetTensorImpl()->set_wrapped_number(true);  // as `x / divisor` wraps it
+  if (!poolable(x, d)) return x / divisor;
+  at::Tensor out = pooled_empty(x.sizes(), at::kFloat);
+  return at::div_out(out, x, d);
+}
+
+}  // namespace
+
 at::Tensor divide_keeping_recipe(const at::Tensor& x, double divisor) {
   auto inner = at::GradMode::is_enabled() ? recipe_of(x) : c10::intrusive_ptr<Recipe>();
-  if (!inner) return x / divisor;
+  if (!inner) return plain_divide(x, divisor);
   auto recipe = c10::make_intrusive<Recipe>();
   recipe->step = Recipe::Step::divide;
   recipe->inner = std::move(inner);
@@ -130,7 +163,7 @@ at::Tensor divide_keeping_recipe(const at::Tensor& x, double divisor) {
 
 at::Tensor add_keeping_recipe(const at::Tensor& a, const at::Tensor& b) {
   auto inner = at::GradMode::is_enabled() && !b.requires_grad() ? recipe_of(a) : c10::intrusive_ptr<Recipe>();
-  if (!inner) return at::add(a, b);
+  if (!inner) return plain_add(a, b);
   auto recipe = c10::make_intrusive<Recipe>();
   recipe->step = Recipe::Step::add;
   recipe->inner = std::move(inner);

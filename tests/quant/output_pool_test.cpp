@@ -13,6 +13,7 @@
 #include "qsim/quant/encoding.hpp"
 #include "qsim/quant/fake_quant.hpp"
 #include "qsim/quant/range_learning.hpp"
+#include "qsim/quant/recipe.hpp"
 
 namespace qsim::quant {
 namespace {
@@ -64,6 +65,32 @@ TEST_F(OutputPoolTest, FakeQuantPoolsUnlessAutogradRecordsIt) {
   ASSERT_TRUE(torch::GradMode::is_enabled());
   EXPECT_EQ(live_after_quantize(x), std::size_t{4} << 20) << "grad mode, input without grad";
   EXPECT_EQ(live_after_quantize(x.clone().requires_grad_()), 0u) << "recorded by autograd";
+}
+
+// The recipe-keeping add and division (FP32 mode's residual adds and attention
+// scale) write into the pool where autograd does not record: the same bits as
+// at::add and `x / d`; a non-contiguous or recorded operand keeps ATen's result.
+TEST_F(OutputPoolTest, PlainAddAndDivisionPoolTheirResult) {
+  const at::Tensor a = torch::randn({8, 128, 768});  // 3 MiB
+  const at::Tensor b = torch::randn({768});
+  const at::Tensor mask = torch::randint(-6, 1, {8, 128, 1}, torch::kLong);
+  {
+    const torch::NoGradGuard no_grad;
+    const at::Tensor sum = add_keeping_recipe(a, b);
+    EXPECT_EQ(output_pool_stats().live_bytes, std::size_t{4} << 20) << "one 2 MiB-rounded block";
+    EXPECT_TRUE(torch::equal(sum, at::add(a, b)));
+    const at::Tensor masked = add_keeping_recipe(a, mask);  // int64 promoted, as at::add does
+    EXPECT_TRUE(torch::equal(masked, at::add(a, mask)));
+    const at::Tensor quotient = divide_keeping_recipe(a, std::sqrt(64.0));
+    EXPECT_TRUE(torch::equal(quotient, a / std::sqrt(64.0)));
+    EXPECT_EQ(output_pool_stats().live_bytes, std::size_t{12} << 20);
+    const at::Tensor strided = add_keeping_recipe(a.transpose(0, 1), b);
+    EXPECT_EQ(output_pool_stats().live_bytes, std::size_t{12} << 20) << "non-contiguous: ATen's own result";
+    EXPECT_TRUE(torch::equal(strided, at::add(a.transpose(0, 1), b)));
+  }
+  const at::Tensor recorded = add_keeping_recipe(a.clone().requires_grad_(), b);
+  EXPECT_EQ(output_pool_stats().live_bytes, 0u) << "recorded by autograd";
+  EXPECT_TRUE(recorded.requires_grad());
 }
 
 // Range-learning gradients: pooled only as large as glibc maps anew (32 MiB up);
