@@ -416,10 +416,13 @@ inline __m512 round_away_above_minus_half(__m512 t) {
   return _mm512_mask_add_ps(whole, up, whole, _mm512_set1_ps(1.0f));
 }
 
-// Whether every clamped input of channel c has t = c/Δ − o > −0.5: the smallest t
-// is the one of lo (division and subtraction round monotonically). True for the
-// grids the analyzers produce (lo = Δ·o); an encoding read from a file need not be.
-inline bool codes_above_minus_half(StaticGrid g, int64_t c) { return g.lo[c] / g.delta[c] - g.offset[c] > -0.5f; }
+// Whether every clamped input of channel c has t = c/Δ − o > −0.5: for Δ > 0 the
+// smallest t is the one of lo (division and subtraction round monotonically). True
+// for the grids the analyzers produce (lo = Δ·o); an encoding read from a file need
+// not be.
+inline bool codes_above_minus_half(StaticGrid g, int64_t c) {
+  return g.delta[c] > 0.0f && g.lo[c] / g.delta[c] - g.offset[c] > -0.5f;
+}
 
 template <bool kAboveMinusHalf>
 struct StaticQdq {

@@ -205,21 +205,28 @@ INSTANTIATE_TEST_SUITE_P(Layouts, FakeQuantCpuTest,
 // An encoding whose min lies more than half a step below Δ·o (possible in a file,
 // never from the analyzers) gives codes below −0.5, which round away to −1, −2, …;
 // the vector loops' shorter rounding for grids without such codes must not be taken.
+// A negative Δ (no analyzer makes one) reverses the order: lo then gives the
+// largest t, and the short form must not be taken either.
 TEST(FakeQuantCpuEdgeTest, CodesBelowMinusHalfRoundAwayOnEveryPath) {
-  const float lo = -10.0f, hi = 10.0f, delta = 0.1f, offset = -50.0f;
-  const StaticGrid grid{&lo, &hi, &delta, &offset};
-  std::vector<float> x;
-  for (int i = -1300; i <= 1300; ++i) x.push_back(static_cast<float>(i) * 0.00773f);
-  for (int i = -120; i <= 120; ++i) x.push_back((static_cast<float>(i) + 0.5f) * delta);  // ties
-  std::vector<float> y(x.size());
-  const auto n = static_cast<int64_t>(x.size());
-  for (const Path path : {Path::scalar, Path::avx2, Path::avx512}) {
-    if (path == Path::avx512 && !cpu_has_avx512f()) continue;
-    set_avx2_enabled(path != Path::scalar);
-    set_avx512_enabled(path == Path::avx512);
-    static_forward(x.data(), y.data(), 0, n, {}, grid);
-    for (size_t i = 0; i < x.size(); ++i) {
-      ASSERT_TRUE(same_bits(y[i], static_qdq(x[i], lo, hi, delta, offset))) << path_name(path) << " x " << x[i];
+  struct Case {
+    float lo, hi, delta, offset;
+  };
+  for (const Case& g : {Case{-10.0f, 10.0f, 0.1f, -50.0f}, Case{-10.0f, 10.0f, -0.1f, 0.0f}}) {
+    const StaticGrid grid{&g.lo, &g.hi, &g.delta, &g.offset};
+    std::vector<float> x;
+    for (int i = -1300; i <= 1300; ++i) x.push_back(static_cast<float>(i) * 0.00773f);
+    for (int i = -120; i <= 120; ++i) x.push_back((static_cast<float>(i) + 0.5f) * g.delta);  // ties
+    std::vector<float> y(x.size());
+    const auto n = static_cast<int64_t>(x.size());
+    for (const Path path : {Path::scalar, Path::avx2, Path::avx512}) {
+      if (path == Path::avx512 && !cpu_has_avx512f()) continue;
+      set_avx2_enabled(path != Path::scalar);
+      set_avx512_enabled(path == Path::avx512);
+      static_forward(x.data(), y.data(), 0, n, {}, grid);
+      for (size_t i = 0; i < x.size(); ++i) {
+        ASSERT_TRUE(same_bits(y[i], static_qdq(x[i], g.lo, g.hi, g.delta, g.offset)))
+            << path_name(path) << " delta " << g.delta << " x " << x[i];
+      }
     }
   }
   set_avx2_enabled(true);
