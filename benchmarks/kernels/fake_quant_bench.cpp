@@ -114,30 +114,31 @@ std::vector<float> chunk_input() {
   return {x.data_ptr<float>(), x.data_ptr<float>() + kChunk};
 }
 
-// range(0): 0 = AVX2 loop, 1 = AVX-512 loop (where the CPU has it).
-void BM_ChunkInPlace(benchmark::State& state) {
+// One chunk quantized in place by the loop range(0) picks: 0 = AVX2, 1 = AVX-512
+// (where the CPU has it).
+void chunk_in_place(benchmark::State& state, qsim::kernels::cpu::ChannelLayout layout,
+                    qsim::kernels::cpu::StaticGrid grid) {
   namespace k = qsim::kernels::cpu;
   const bool avx512 = state.range(0) == 1;
   k::set_avx512_enabled(avx512);
   if (avx512 && !k::avx512_active()) state.SkipWithError("no AVX-512F on this CPU");
   std::vector<float> data = chunk_input();
-  const float lo = -2.0f, hi = 2.5f, delta = (hi - lo) / 255.0f, offset = std::round(lo / delta);
-  const k::StaticGrid grid{&lo, &hi, &delta, &offset};
   for (auto _ : state) {
-    k::static_forward(data.data(), data.data(), 0, kChunk, k::ChannelLayout{1, kChunk}, grid);  // per tensor
+    k::static_forward(data.data(), data.data(), 0, kChunk, layout, grid);
     benchmark::DoNotOptimize(data.data());
   }
   k::set_avx512_enabled(true);
   state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
 }
 
-// As BM_ChunkInPlace, 768 channels innermost (the chunk is 42 rows and a part row).
+// Per tensor.
+void BM_ChunkInPlace(benchmark::State& state) {
+  const float lo = -2.0f, hi = 2.5f, delta = (hi - lo) / 255.0f, offset = std::round(lo / delta);
+  chunk_in_place(state, {1, kChunk}, {&lo, &hi, &delta, &offset});
+}
+
+// 768 channels innermost (the chunk is 42 rows and a part row).
 void BM_ChunkInPlaceLanes(benchmark::State& state) {
-  namespace k = qsim::kernels::cpu;
-  const bool avx512 = state.range(0) == 1;
-  k::set_avx512_enabled(avx512);
-  if (avx512 && !k::avx512_active()) state.SkipWithError("no AVX-512F on this CPU");
-  std::vector<float> data = chunk_input();
   constexpr int64_t kLanes = 768;
   std::vector<float> lo(kLanes), hi(kLanes), delta(kLanes), offset(kLanes);
   for (int64_t c = 0; c < kLanes; ++c) {
@@ -146,13 +147,7 @@ void BM_ChunkInPlaceLanes(benchmark::State& state) {
     delta[c] = (hi[c] - lo[c]) / 255.0f;
     offset[c] = std::round(lo[c] / delta[c]);
   }
-  const k::StaticGrid grid{lo.data(), hi.data(), delta.data(), offset.data()};
-  for (auto _ : state) {
-    k::static_forward(data.data(), data.data(), 0, kChunk, k::ChannelLayout{kLanes, 1}, grid);
-    benchmark::DoNotOptimize(data.data());
-  }
-  k::set_avx512_enabled(true);
-  state.SetBytesProcessed(state.iterations() * kChunk * static_cast<int64_t>(sizeof(float)) * 2);
+  chunk_in_place(state, {kLanes, 1}, {lo.data(), hi.data(), delta.data(), offset.data()});
 }
 
 void BM_ChunkCopy(benchmark::State& state) {
