@@ -7,19 +7,19 @@
 // time_mode), so that drift in the machine's load hits every mode alike; its
 // counters are each mode's mean wall time and the ratios to FP32, and
 // max_abs_diff (quantized vs FP32 logits, > 0: the quantizers really run).
-// Target: quantized / FP32 ≤ 1.05. BM_Int8Alternating: FP32, simulated W8A8 and the same W8A8 model with
-// its Linears as integer GEMMs (sim/int8_backend.hpp), with the FFNs on codes and
-// with floats between their Linears (int8_float_ffn), in turn; counters as above
-// plus int8_max_abs_diff (integer vs simulated logits). Results and the command:
-// docs/benchmarks.md.
+// Target: quantized / FP32 ≤ 1.05. BM_Int8Alternating: FP32, simulated W8A8 and
+// the same W8A8 model with its Linears as integer GEMMs (sim/int8_backend.hpp),
+// with the FFNs on codes and with floats between their Linears (int8_float_ffn),
+// in turn; counters as above plus int8_max_abs_diff (integer vs simulated logits).
+// Results and the command: docs/benchmarks.md.
 #include <chrono>
 #include <functional>
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include "qsim/models/bert/bert_for_task.hpp"
 #include "kernels/cpu/fake_quant_cpu.hpp"
+#include "qsim/models/bert/bert_for_task.hpp"
 #include "qsim/quant/prepared_fake_quant.hpp"
 #include "qsim/sim/int8_backend.hpp"
 #include "qsim/sim/quant_sim.hpp"

@@ -1,7 +1,5 @@
 #include "models/fused_qkv.hpp"
 
-#include <cmath>
-
 #include <ATen/ATen.h>
 
 #include "qsim/nn/thread_invariant_matmul.hpp"
@@ -10,32 +8,23 @@
 namespace qsim::models::bert::detail {
 namespace {
 
-bool identical(const quant::Encoding& a, const quant::Encoding& b) {
-  return a == b && std::signbit(a.min) == std::signbit(b.min) && std::signbit(a.max) == std::signbit(b.max);
-}
-
-// The fused output quantizer of the [.., 3·width] Q/K/V output. When each
-// projection quantizes per tensor (the usual case), the output is seen as
-// [.., 3, width] with one encoding per projection: element i's channel,
-// (i / width) % 3, is its column's third, so the values are those of the
-// per-column form, but the kernel runs 3 segments per row with one parameter set
-// each instead of loading parameters per column.
+// The fused output quantizer of the [.., 3·width] Q/K/V output, from the three
+// quantizers' encodings spread over their columns. When none quantizes in
+// embedding groups each is per tensor (one encoding repeated over its third), and
+// the output is seen as [.., 3, width] with one encoding per projection: element
+// i's channel, (i / width) % 3, is its column's third, so the values are those of
+// the per-column form, but the kernel runs 3 segments per row with one parameter
+// set each instead of loading parameters per column.
 quant::PreparedFakeQuant qkv_epilogue(std::vector<int64_t> shape, const std::vector<quant::Encoding>& columns,
-                                      int64_t width) {
-  std::vector<quant::Encoding> thirds;
-  bool uniform = true;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const quant::Encoding& first = columns[i - i % static_cast<size_t>(width)];
-    uniform = uniform && identical(columns[i], first);
-    if (i % static_cast<size_t>(width) == 0) thirds.push_back(first);
-  }
-  if (!uniform) {
+                                      int64_t width, bool per_tensor) {
+  if (!per_tensor) {
     shape.back() = 3 * width;
     return quant::PreparedFakeQuant::static_grid(shape, columns, -1);
   }
+  const auto third = [&](int64_t i) { return columns[static_cast<size_t>(i * width)]; };
   shape.back() = 3;
   shape.push_back(width);
-  return quant::PreparedFakeQuant::static_grid(shape, thirds, -2);
+  return quant::PreparedFakeQuant::static_grid(shape, {third(0), third(1), third(2)}, -2);
 }
 
 }  // namespace
@@ -75,14 +64,15 @@ std::optional<std::array<torch::Tensor, 3>> FusedQkv::project(nn::LinearImpl& qu
   // The output quantizers fused over their column ranges when all of them can be;
   // otherwise each quantizes its own slice afterwards (same values).
   std::vector<quant::Encoding> columns;
-  bool fused = true;
+  bool fused = true, per_tensor = true;
   for (nn::LinearImpl* l : linears) {
     const auto part = l->output_quantizer->fused_static_channels(width);
     fused = fused && part.has_value();
+    per_tensor = per_tensor && !l->output_quantizer->uses_embedding_groups();
     if (part) columns.insert(columns.end(), part->begin(), part->end());
   }
   std::optional<quant::PreparedFakeQuant> epilogue;
-  if (fused) epilogue = qkv_epilogue(hidden.sizes().vec(), columns, width);
+  if (fused) epilogue = qkv_epilogue(hidden.sizes().vec(), columns, width, per_tensor);
   const torch::Tensor all = nn::thread_invariant_linear(hidden, weight, bias, epilogue ? &*epilogue : nullptr);
   std::array<torch::Tensor, 3> out;
   for (int i = 0; i < 3; ++i) {

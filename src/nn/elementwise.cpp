@@ -2,9 +2,6 @@
 
 #include <functional>
 
-#include <ATen/ExpandUtils.h>
-#include <ATen/ops/result_type.h>
-
 #include "nn/chunked_ops.hpp"
 #include "qsim/quant/recipe.hpp"
 #include "qsim/quant/tensor_ownership.hpp"
@@ -12,8 +9,7 @@
 namespace qsim::nn::detail {
 
 bool fits_in_place(const torch::Tensor& a, const torch::Tensor& b) {
-  return quant::can_overwrite(a) && at::result_type(a, b) == a.scalar_type() &&
-         c10::IntArrayRef(at::infer_size(a.sizes(), b.sizes())) == a.sizes();
+  return quant::can_overwrite(a) && quant::result_fits(a, b);
 }
 
 std::optional<ChunkedResult> chunked_in_place(torch::Tensor& a, const torch::Tensor& b, BinaryKind kind,

@@ -8,9 +8,8 @@
 
 #include <ATen/ATen.h>
 
-#include <ATen/ExpandUtils.h>
-
 #include "qsim/quant/output_pool.hpp"
+#include "qsim/quant/tensor_ownership.hpp"
 #include "quant/kernel_dispatch.hpp"
 #include "quant/range_learning_function.hpp"
 
@@ -123,28 +122,29 @@ c10::intrusive_ptr<Recipe> recipe_of(const at::Tensor& t) {
 
 namespace {
 
-// Where autograd does not record, a contiguous float CPU result gets a pooled block
-// (output_pool.hpp): these sums and quotients run every forward (BERT's residual
-// adds and attention scale in FP32 mode) and, from LibTorch's allocator, map fresh
-// pages each time once they outgrow glibc's mmap threshold. Same kernel, same
-// layout (a contiguous `a` gives a contiguous result), so the same values.
-bool poolable(const at::Tensor& a, const at::Tensor& b) {
-  const bool recording = at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-  return !recording && a.device().is_cpu() && b.device().is_cpu() && a.layout() == at::kStrided &&
-         a.scalar_type() == at::kFloat && a.is_contiguous() && at::result_type(a, b) == at::kFloat &&
-         c10::IntArrayRef(at::infer_size(a.sizes(), b.sizes())) == a.sizes();
+// Where autograd does not record, a result shaped like a contiguous float CPU `a`
+// gets a pooled block (output_pool.hpp): these sums and quotients run every
+// forward (BERT's residual adds and attention scale in FP32 mode) and, from
+// LibTorch's allocator, map fresh pages each time once they outgrow glibc's mmap
+// threshold. Same kernel, same layout (ATen gives a contiguous `a` a contiguous
+// result), so the same values.
+bool recorded(const at::Tensor& t) { return at::GradMode::is_enabled() && t.requires_grad(); }
+
+bool pooled_like(const at::Tensor& a) {
+  return !recorded(a) && a.device().is_cpu() && a.layout() == at::kStrided && a.scalar_type() == at::kFloat &&
+         a.is_contiguous();
 }
 
 at::Tensor plain_add(const at::Tensor& a, const at::Tensor& b) {
-  if (!poolable(a, b)) return at::add(a, b);
+  if (!pooled_like(a) || recorded(b) || !b.device().is_cpu() || !result_fits(a, b)) return at::add(a, b);
   at::Tensor out = pooled_empty(a.sizes(), at::kFloat);
   return at::add_out(out, a, b);
 }
 
 at::Tensor plain_divide(const at::Tensor& x, double divisor) {
+  if (!pooled_like(x)) return x / divisor;  // float ÷ scalar: x's dtype and shape
   at::Tensor d = at::scalar_to_tensor(divisor);
   d.unsafeGetTensorImpl()->set_wrapped_number(true);  // as `x / divisor` wraps it
-  if (!poolable(x, d)) return x / divisor;
   at::Tensor out = pooled_empty(x.sizes(), at::kFloat);
   return at::div_out(out, x, d);
 }

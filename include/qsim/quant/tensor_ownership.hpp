@@ -14,4 +14,8 @@ namespace qsim::quant {
 /// no gradient will be taken through it (grad mode off, x not requiring grad).
 bool can_overwrite(const at::Tensor& x);
 
+/// True when a ⊙ b (a binary op with broadcasting and type promotion) has a's dtype
+/// and shape: b broadcasts into a, so the result can take a's place or layout.
+bool result_fits(const at::Tensor& a, const at::Tensor& b);
+
 }  // namespace qsim::quant
